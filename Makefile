@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install migrate check-broker unit integration bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+check-broker: install
+	@$(BIN)/python -c "import sys; from shared import settings; from shared.runner import check_broker, BROKER_HELP; \
+	c = settings.load(); e = check_broker(c['AMQP_URI']); \
+	e and sys.exit(BROKER_HELP.format(uri=c['AMQP_URI'], error=e))"
+
+migrate: install
+	$(BIN)/python -m shared.migrate
+
+run: install check-broker migrate
+	@echo "Portal API: http://$${GATEWAY_BIND:-127.0.0.1:8000}/api/v1/docs  (SMS and e-mail land in var/outbox/)"
+	$(BIN)/honcho start -f Procfile
+
+test: install
+	$(BIN)/python -m pytest -q
+
+unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: install
+	$(BIN)/python bench/auth_gateway.py
+
+clean:
+	rm -rf var .pytest_cache

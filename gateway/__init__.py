@@ -1,0 +1,1 @@
+"""The HTTP gateway: the one entry for web and mobile front ends."""

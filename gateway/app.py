@@ -1,0 +1,176 @@
+"""Flask app factory of the gateway: authenticate, check the HTTP shape, call RPC, map errors."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from flask import Flask, Response, g, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gateway import docs
+from gateway.routes import ROUTES, SERVICES, Route
+from gateway.rpc import RpcPool
+from shared import logs, settings
+from shared.errors import (BadRequest, DomainError, Forbidden, ServiceUnavailable,
+                           Unauthorized)
+from shared.tokens import load_public_key, verify_access_token
+
+log = logging.getLogger("gateway")
+
+API = "/api/v1"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def error_response(error: DomainError) -> Response:
+    body = error.to_dict()
+    body["request_id"] = g.get("request_id")
+    response = jsonify({"error": body})
+    response.status_code = error.status
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Требуется вход в личный кабинет",
+                           {"authorization": "missing Bearer token"})
+    return token.strip()
+
+
+def _request_data(route: Route) -> dict[str, Any]:
+    if route.source == "query":
+        raw: Any = request.args.to_dict()
+    elif route.schema is None:
+        raw = {}
+    else:
+        raw = request.get_json(silent=True)
+        if not isinstance(raw, dict):
+            raise BadRequest("Тело запроса должно быть JSON-объектом",
+                             {"body": "expected a JSON object (Content-Type: application/json)"})
+    if route.schema is None:
+        return {}
+    try:
+        return route.schema().load(raw)
+    except ValidationError as exc:
+        raise BadRequest("Неверный формат запроса", {
+            name: "; ".join(m if isinstance(m, str) else str(m) for m in messages)
+            if isinstance(messages, list) else str(messages)
+            for name, messages in exc.normalized_messages().items()})
+
+
+def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None) -> Flask:
+    """The WSGI app. ``config`` defaults to the environment (shared.settings.load)."""
+    config = settings.load() if config is None else config
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config["MAX_JSON_BYTES"]
+    if config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["TRUSTED_PROXIES"])  # type: ignore
+    public_key = load_public_key(config)
+    pool = rpc or RpcPool(config, size=config["GATEWAY_THREADS"], timeout=config["RPC_TIMEOUT"])
+    app.extensions["rpc"] = pool
+
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        logs.set_request_id(g.request_id)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        log.info("request", extra={
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)})
+        logs.set_request_id(None)
+        return response
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        response = jsonify({"error": {
+            "code": (error.name or "error").lower().replace(" ", "_"),
+            "message": error.description, "request_id": g.get("request_id")}})
+        response.status_code = error.code or 500
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        response = jsonify({"error": {"code": "internal_error",
+                                      "message": "Внутренняя ошибка, мы уже разбираемся",
+                                      "request_id": g.get("request_id")}})
+        response.status_code = 500
+        return response
+
+    def context(token: str | None) -> dict[str, Any]:
+        data = {"request_id": g.request_id, "client_ip": request.remote_addr or "unknown"}
+        if token:
+            data["authorization"] = token
+        return data
+
+    def view_for(route: Route) -> Callable[[], Any]:
+        service, method = route.rpc.split(".", 1)
+
+        def view() -> Any:
+            token = None
+            if route.auth:
+                token = _bearer_token()
+                principal = verify_access_token(token, public_key, config["JWT_ISSUER"])
+                if route.roles and principal.role not in route.roles:
+                    raise Forbidden("Недостаточно прав", {"authorization": f"role {principal.role}"})
+            kwargs = _request_data(route)
+            result = pool.call(service, method, context(token), **kwargs)
+            if route.status == 204:
+                return Response(status=204)
+            return jsonify(result), route.status
+
+        view.__name__ = route.endpoint
+        return view
+
+    for route in ROUTES:
+        app.add_url_rule(API + route.path, route.endpoint, view_for(route),
+                         methods=[route.method])
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        """Liveness: the process answers."""
+        return jsonify({"status": "ok"})
+
+    executor = ThreadPoolExecutor(max_workers=max(2, len(SERVICES)))
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        """Readiness: every service answers an RPC ping within READY_TIMEOUT."""
+        ctx = context(None)  # built here: the pings run in other threads, outside the request
+
+        def ping(service: str) -> tuple[str, dict[str, Any]]:
+            started = time.perf_counter()
+            try:
+                pool.call(service, "ping", ctx, timeout=config["READY_TIMEOUT"])
+            except ServiceUnavailable as exc:
+                return service, {"ok": False, "error": exc.message}
+            except Exception as exc:  # the service answered, but its database did not
+                return service, {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            return service, {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+        results = dict(executor.map(ping, SERVICES))
+        down = sorted(name for name, result in results.items() if not result["ok"])
+        body = {"status": "ready" if not down else "not ready", "down": down,
+                "services": results}
+        return jsonify(body), 200 if not down else 503
+
+    docs.register(app, API)
+    return app

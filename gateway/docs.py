@@ -1,0 +1,83 @@
+"""OpenAPI 3 document generated from the route table, and a Swagger UI page to browse it.
+
+Swagger UI's files come from the swagger-ui-bundle package, so the page works offline.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, Response, jsonify, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from gateway import schemas
+from gateway.routes import ROUTES, Route
+
+ERROR_TEXT = {400: "Неверный формат запроса", 401: "Нет входа или токен недействителен",
+              403: "Недостаточно прав", 404: "Не найдено", 409: "Конфликт состояния",
+              410: "Ссылка или код истекли или использованы", 413: "Слишком большой запрос",
+              422: "Значение поля нарушает правило", 423: "Вход временно заблокирован",
+              429: "Слишком много попыток; см. retry_after", 503: "Сервис недоступен"}
+
+PAGE = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>НЭСК ЛК — API</title>
+<link rel="stylesheet" href="{base}/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="{base}/docs/static/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({{url: "{base}/openapi.json", dom_id: "#swagger-ui"}});</script>
+</body></html>"""
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": route.summary, "tags": [route.tag], "operationId": route.endpoint,
+        "responses": {str(route.status): {"description": "OK"} if route.status == 204 else {
+            "description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }
+    if route.schema is not None:
+        if route.source == "query":
+            operation["parameters"] = [{"in": "query", "schema": route.schema}]
+        else:
+            operation["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": route.schema}}}
+    for status in sorted({*route.errors, 503} | ({413} if route.schema else set())):
+        operation["responses"][str(status)] = {
+            "description": ERROR_TEXT[status],
+            "content": {"application/json": {"schema": "ErrorBody"}}}
+    if route.auth:
+        operation["security"] = [{"bearerAuth": []}]
+    return operation
+
+
+def build_spec(api_prefix: str) -> dict[str, Any]:
+    spec = APISpec(title="НЭСК: личный кабинет — API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Every error is {\"error\": {\"code\", \"message\", "
+                                        "\"fields\"}}; protected routes need "
+                                        "`Authorization: Bearer <access_token>`."})
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                   "bearerFormat": "JWT"})
+    spec.components.schema("ErrorBody", schema=schemas.ErrorBody)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(api_prefix + route.path, {})[route.method.lower()] = _operation(route)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def register(app: Flask, api_prefix: str) -> None:
+    document = build_spec(api_prefix)
+
+    @app.get(f"{api_prefix}/openapi.json")
+    def openapi() -> Response:
+        return jsonify(document)
+
+    @app.get(f"{api_prefix}/docs")
+    def docs_page() -> Response:
+        return Response(PAGE.format(base=api_prefix), mimetype="text/html")
+
+    @app.get(f"{api_prefix}/docs/static/<path:filename>")
+    def docs_static(filename: str) -> Response:
+        return send_from_directory(swagger_ui_path, filename)

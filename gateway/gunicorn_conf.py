@@ -1,0 +1,15 @@
+"""gunicorn settings from the same environment variables as everything else."""
+from shared import settings
+
+_config = settings.load()
+
+bind = _config["GATEWAY_BIND"]
+workers = _config["GATEWAY_WORKERS"]
+# Threads, not eventlet: each request thread borrows one RPC proxy from the pool.
+worker_class = "gthread"
+threads = _config["GATEWAY_THREADS"]
+timeout = int(_config["RPC_TIMEOUT"]) + 20
+graceful_timeout = 10
+accesslog = None  # the app logs each request as JSON
+limit_request_line = 8190
+limit_request_fields = 100

@@ -1,0 +1,1 @@
+"""The portal's nameko services, one package each; none imports another."""

@@ -1,0 +1,1 @@
+"""Auth service: users, credentials, sessions, captchas and one-time codes."""

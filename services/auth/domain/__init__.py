@@ -1,0 +1,1 @@
+"""Rules of the auth service, free of nameko: testable without a broker."""

@@ -1,0 +1,108 @@
+"""Login sessions: short RS256 access tokens and rotating refresh tokens.
+
+A refresh token is used once: refreshing gives a new pair. Presenting an already used one
+means it was stolen (or replayed), so the whole session (the token family) is revoked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as DbSession
+
+from services.auth.domain.onetime import keyed_hash, new_id, new_token
+from services.auth.models import RefreshToken, Session, User
+from shared.errors import Unauthorized
+from shared.tokens import ALGORITHM
+
+INVALID = "Сессия завершена, войдите заново"
+
+
+@dataclass
+class Signer:
+    private_key: bytes
+    issuer: str
+    access_ttl: int
+    refresh_ttl: int
+    secret_key: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], private_key: bytes) -> "Signer":
+        return cls(private_key, config["JWT_ISSUER"], config["ACCESS_TOKEN_TTL"],
+                   config["REFRESH_TOKEN_TTL"], config["SECRET_KEY"])
+
+    def sign(self, claims: dict[str, Any], now: datetime, ttl: int) -> str:
+        return jwt.encode({**claims, "iss": self.issuer, "iat": int(now.timestamp()),
+                           "exp": int((now + timedelta(seconds=ttl)).timestamp())},
+                          self.private_key, algorithm=ALGORITHM)
+
+    def refresh_hash(self, token: str) -> str:
+        return keyed_hash(self.secret_key, "refresh", token)
+
+
+def _issue(db: DbSession, signer: Signer, user: User, session: Session,
+           now: datetime) -> dict[str, Any]:
+    refresh = new_token()
+    db.add(RefreshToken(id=new_id(), session_id=session.id, token_hash=signer.refresh_hash(refresh),
+                        created_at=now, expires_at=now + timedelta(seconds=signer.refresh_ttl)))
+    access = signer.sign({"sub": user.id, "role": user.role, "sid": session.id, "jti": new_id(),
+                          "typ": "access"}, now, signer.access_ttl)
+    return {"access_token": access, "token_type": "Bearer", "expires_in": signer.access_ttl,
+            "refresh_token": refresh, "refresh_expires_in": signer.refresh_ttl}
+
+
+def open_session(db: DbSession, signer: Signer, user: User, now: datetime,
+                 client_ip: str | None) -> dict[str, Any]:
+    session = Session(id=new_id(), user_id=user.id, created_at=now, last_used_at=now,
+                      client_ip=client_ip)
+    db.add(session)
+    return _issue(db, signer, user, session, now)
+
+
+def refresh(db: DbSession, signer: Signer, token: object, now: datetime) -> dict[str, Any]:
+    if not isinstance(token, str) or not token:
+        raise Unauthorized(INVALID, {"refresh_token": "required"})
+    row = db.scalar(select(RefreshToken).where(
+        RefreshToken.token_hash == signer.refresh_hash(token)).with_for_update())
+    if row is None:
+        raise Unauthorized(INVALID, {"refresh_token": "unknown"})
+    session = db.get(Session, row.session_id)
+    if session.revoked_at is not None:
+        raise Unauthorized(INVALID, {"refresh_token": "session ended"})
+    if row.used_at is not None:
+        revoke(db, session, now, "refresh reuse")
+        db.commit()
+        raise Unauthorized(INVALID, {"refresh_token": "reused: session revoked"})
+    if row.expires_at <= now:
+        raise Unauthorized(INVALID, {"refresh_token": "expired"})
+    user = db.get(User, session.user_id)
+    if user is None or user.deleted_at is not None:
+        raise Unauthorized(INVALID, {"refresh_token": "user gone"})
+    row.used_at = now
+    session.last_used_at = now
+    return _issue(db, signer, user, session, now)
+
+
+def revoke(db: DbSession, session: Session, now: datetime, reason: str) -> None:
+    if session.revoked_at is None:
+        session.revoked_at, session.revoked_reason = now, reason
+
+
+def revoke_all(db: DbSession, user_id: str, now: datetime, reason: str,
+               keep: str | None = None) -> None:
+    """End every session of the user (all but ``keep``): after a reset, a deletion..."""
+    query = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
+    if keep:
+        query = query.where(Session.id != keep)
+    db.execute(query.values(revoked_at=now, revoked_reason=reason))
+
+
+def active(db: DbSession, session_id: str) -> Session:
+    """The session behind an access token, refused once it was ended (logout, reset)."""
+    session = db.get(Session, session_id)
+    if session is None or session.revoked_at is not None:
+        raise Unauthorized(INVALID, {"authorization": "session ended"})
+    return session

@@ -1,0 +1,132 @@
+"""A database per service: SQLAlchemy 2 engine, session per worker, Alembic at start.
+
+SQLite file under $VAR_DIR by default; PostgreSQL (psycopg2, cooperative under eventlet)
+when the service's ``<NAME>_DATABASE_URL`` is set.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from nameko.extensions import DependencyProvider
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from shared import settings
+
+log = logging.getLogger(__name__)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on SQLite too (which stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    """Subclass once per service (``class AuthBase(Base): __abstract__ = True``) for its own
+    metadata; a service's tables never share metadata with another's."""
+
+    __abstract__ = True
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=pool_size, max_overflow=pool_size)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def migrate(migrations_dir: Path, url: str, revision: str = "head") -> None:
+    """Apply a service's Alembic migrations (``services/<name>/migrations``) to ``url``."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(cfg, revision)
+
+
+def run_migrations_online(target_metadata: Any) -> None:
+    """Body of every service's ``migrations/env.py``."""
+    from alembic import context
+
+    url = context.config.get_main_option("sqlalchemy.url")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=connection.dialect.name == "sqlite",
+                          compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+class Database(DependencyProvider):
+    """One engine per container, one Session per worker (closed at teardown).
+
+    The worker gets a ``sessionmaker``-made Session; it commits explicitly, so a change and
+    its outbox events go in one transaction. Uncommitted work is rolled back at teardown.
+    """
+
+    def __init__(self, service: str, migrations_dir: Path | None = None) -> None:
+        self.service = service
+        self.migrations_dir = migrations_dir
+        self.sessions: dict[Any, Session] = {}
+
+    def setup(self) -> None:
+        config = self.container.config
+        url = settings.database_url(config, self.service)
+        if self.migrations_dir and config.get("MIGRATE_ON_START", True):
+            migrate(self.migrations_dir, url)
+        workers = int(config.get("SERVICE_MAX_WORKERS", config.get("max_workers", 10)))
+        self.engine = make_engine(url, pool_size=workers + 2)
+        self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def stop(self) -> None:
+        self.engine.dispose()
+
+    def kill(self) -> None:
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> Session:
+        session = self.Session()
+        self.sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,137 @@
+"""Settings from environment variables: one list, one README table.
+
+Every process (nameko services and the gateway) reads its configuration through
+:func:`load`, which returns a plain dict. Nameko containers receive that dict as
+their config, so dependency providers read ``container.config[NAME]``; tests pass
+their own dict. The README's configuration table is checked against ``SETTINGS``
+by a test, so a new setting cannot go undocumented.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SERVICES = ("auth", "accounts", "readings", "payments", "documents", "requests")
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    cast: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("NESK_ENV", "development",
+            "development, test or production. Production refuses test-only settings."),
+    Setting("VAR_DIR", str(ROOT / "var"),
+            "Folder for SQLite files, generated dev keys and the file outbox."),
+    Setting("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URL (vhost included)."),
+    Setting("RABBIT_MANAGEMENT_URI", "http://guest:guest@127.0.0.1:15672/",
+            "RabbitMQ management API, used only by the tests to make a vhost per run."),
+    Setting("AUTH_DATABASE_URL", "",
+            "Database of the auth service; empty means sqlite:///$VAR_DIR/auth.db. "
+            "PostgreSQL: postgresql+psycopg2://user@host/db. Same pattern for every service."),
+    Setting("MIGRATE_ON_START", "true", "Apply the service's Alembic migrations when it starts.",
+            _bool),
+    Setting("SERVICE_MAX_WORKERS", "10", "Concurrent workers per nameko service (DB pool size).",
+            int),
+    Setting("OUTBOX_RELAY_INTERVAL", "0.2", "Seconds between passes of the outbox relay.", float),
+    Setting("LOG_LEVEL", "INFO", "Log level of every process (JSON lines on stderr)."),
+    Setting("SECRET_KEY", "dev-secret-change-me",
+            "HMAC pepper for one-time codes and captcha answers. Must be set in production."),
+    Setting("JWT_PRIVATE_KEY_FILE", "",
+            "PEM RSA private key (auth only). Empty in development: a key pair is generated "
+            "under $VAR_DIR/keys."),
+    Setting("JWT_PUBLIC_KEY_FILE", "",
+            "PEM RSA public key, used by the gateway and services to verify access tokens."),
+    Setting("JWT_ISSUER", "nesk-portal", "iss claim of access tokens."),
+    Setting("ACCESS_TOKEN_TTL", "600", "Access token lifetime, seconds.", int),
+    Setting("REFRESH_TOKEN_TTL", "2592000", "Refresh token lifetime, seconds (30 days).", int),
+    Setting("PASSWORD_MIN_LENGTH", "6", "Minimum password length (the manual says 6).", int),
+    Setting("CAPTCHA_TTL", "300", "Captcha lifetime, seconds.", int),
+    Setting("CAPTCHA_TEST_ANSWER", "",
+            "Tests only: every captcha accepts this answer. Refused when NESK_ENV=production."),
+    Setting("SMS_CODE_TTL", "300", "SMS code lifetime, seconds.", int),
+    Setting("SMS_CODE_ATTEMPTS", "5", "Wrong entries allowed per SMS code.", int),
+    Setting("SMS_RESEND_COOLDOWN", "60", "Seconds before another code to the same phone.", int),
+    Setting("SMS_PER_PHONE_HOURLY", "5", "Codes per phone number per hour.", int),
+    Setting("SMS_PER_IP_HOURLY", "20", "Codes requested from one IP address per hour.", int),
+    Setting("EMAIL_LINK_TTL", "86400", "Lifetime of e-mail confirmation and reset links, seconds.",
+            int),
+    Setting("LOGIN_SLOWDOWN_AFTER", "3",
+            "Failed logins of one identity after which each try must wait 2^n seconds.", int),
+    Setting("LOGIN_LOCK_AFTER", "10", "Failed logins after which the identity is locked.", int),
+    Setting("LOGIN_LOCK_SECONDS", "900", "How long a locked identity stays locked.", int),
+    Setting("PD_CONSENT_VERSION", "2025-09-01",
+            "Version of the personal-data consent text a new user must accept."),
+    Setting("PUBLIC_URL", "http://127.0.0.1:8000",
+            "Base URL of the portal, used in links sent by e-mail."),
+    Setting("SMS_BACKEND", "file", "file (JSON files in $VAR_DIR/outbox) or twilio."),
+    Setting("TWILIO_ACCOUNT_SID", "", "Twilio account SID."),
+    Setting("TWILIO_AUTH_TOKEN", "", "Twilio auth token."),
+    Setting("TWILIO_FROM", "", "Sender number or messaging service SID."),
+    Setting("TWILIO_API_BASE", "",
+            "Override of https://api.twilio.com (tests point it at a local fake)."),
+    Setting("EMAIL_BACKEND", "file", "file (JSON files in $VAR_DIR/outbox) or smtp."),
+    Setting("SMTP_HOST", "127.0.0.1", "SMTP server host."),
+    Setting("SMTP_PORT", "25", "SMTP server port.", int),
+    Setting("SMTP_USER", "", "SMTP login (empty: no AUTH)."),
+    Setting("SMTP_PASSWORD", "", "SMTP password."),
+    Setting("SMTP_STARTTLS", "false", "Use STARTTLS.", _bool),
+    Setting("SMTP_FROM", "ЛК НЭСК <no-reply@nesk.local>", "From header of e-mail."),
+    Setting("GATEWAY_BIND", "127.0.0.1:8000", "Address the gateway listens on."),
+    Setting("GATEWAY_WORKERS", "2", "gunicorn worker processes.", int),
+    Setting("GATEWAY_THREADS", "16", "Threads per worker; also the RPC proxy pool size.", int),
+    Setting("RPC_TIMEOUT", "10", "Seconds the gateway waits for an RPC reply before 503.", float),
+    Setting("READY_TIMEOUT", "2", "Seconds /readyz waits for each service's ping.", float),
+    Setting("MAX_JSON_BYTES", "65536", "Largest JSON request body the gateway accepts.", int),
+    Setting("TRUSTED_PROXIES", "0",
+            "Reverse proxies in front of the gateway whose X-Forwarded-For is trusted.", int),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def load(env: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
+    """Read every setting from ``env`` (default: the process environment), cast and check it."""
+    env = os.environ if env is None else env
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.name, setting.default)
+        config[setting.name] = setting.cast(raw)
+    var_dir = Path(config["VAR_DIR"])
+    for service in SERVICES:
+        key = f"{service.upper()}_DATABASE_URL"
+        config[key] = env.get(key) or config.get(key) or f"sqlite:///{var_dir / (service + '.db')}"
+    config.update(overrides)
+    check(config)
+    return config
+
+
+class ConfigurationError(RuntimeError):
+    """A setting has a value this process must not run with."""
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse combinations that are unsafe in production."""
+    if config.get("NESK_ENV") == "production":
+        if config.get("CAPTCHA_TEST_ANSWER"):
+            raise ConfigurationError("CAPTCHA_TEST_ANSWER must not be set when NESK_ENV=production")
+        if config.get("SECRET_KEY") == _BY_NAME["SECRET_KEY"].default:
+            raise ConfigurationError("SECRET_KEY must be set when NESK_ENV=production")
+        if not config.get("JWT_PRIVATE_KEY_FILE") and not config.get("JWT_PUBLIC_KEY_FILE"):
+            raise ConfigurationError("JWT key files must be set when NESK_ENV=production")
+
+
+def database_url(config: Mapping[str, Any], service: str) -> str:
+    return config[f"{service.upper()}_DATABASE_URL"]

@@ -1,0 +1,1 @@
+"""Local stand-ins for the outside services the portal talks to (Twilio, SMTP)."""

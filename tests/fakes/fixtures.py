@@ -1,0 +1,36 @@
+"""Pytest fixtures for the fakes: one server per test session, emptied before each test.
+
+Use with ``pytest_plugins = ["tests.fakes.fixtures"]`` in the root conftest.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from tests.fakes.smtp_server import FakeSmtp
+from tests.fakes.twilio_server import FakeTwilio
+
+
+@pytest.fixture(scope="session")
+def _fake_twilio_server() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _fake_smtp_server() -> Iterator[FakeSmtp]:
+    with FakeSmtp() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_twilio(_fake_twilio_server: FakeTwilio) -> FakeTwilio:
+    _fake_twilio_server.clear()
+    return _fake_twilio_server
+
+
+@pytest.fixture
+def fake_smtp(_fake_smtp_server: FakeSmtp) -> FakeSmtp:
+    _fake_smtp_server.clear()
+    return _fake_smtp_server

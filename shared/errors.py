@@ -21,10 +21,12 @@ class DomainError(Exception):
 
     def __init__(self, message: str, fields: dict[str, str] | None = None,
                  retry_after: int | None = None) -> None:
-        # Positional args only: nameko rebuilds the instance as cls(*args).
+        # Positional args only: nameko rebuilds the instance as cls(*args), after turning
+        # every non-string argument into a string (hence the int() below).
+        retry_after = int(retry_after) if retry_after not in (None, "None") else None
         super().__init__(message, fields or {}, retry_after)
         self.message = message
-        self.fields = fields or {}
+        self.fields = {str(k): str(v) for k, v in (fields or {}).items()}
         self.retry_after = retry_after
 
     def to_dict(self) -> dict[str, Any]:

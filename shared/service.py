@@ -15,10 +15,14 @@ import os
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import rpc as nameko_rpc
 from nameko.timer import timer
 
+from shared.errors import DomainError
 from shared.outbox import OutboxRelay
+
+# A DomainError is an answer, not a failure: nameko logs it as a warning, without traceback.
+rpc = nameko_rpc(expected_exceptions=(DomainError,))
 
 # Read at import: nameko fixes a timer's interval when the class is defined.
 RELAY_INTERVAL = float(os.environ.get("OUTBOX_RELAY_INTERVAL", "0.2"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.consumers import ProcessedEventMixin
 from shared.db import Base, UTCDateTime
@@ -42,6 +42,8 @@ class Consent(AuthBase):
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     client_ip: Mapped[str | None] = mapped_column(String(64))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()  # also makes the unit of work insert the user first
 
 
 class Captcha(AuthBase):
@@ -115,6 +117,8 @@ class Session(AuthBase):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
 
+    user: Mapped[User] = relationship()
+
 
 class RefreshToken(AuthBase):
     __tablename__ = "refresh_tokens"
@@ -125,6 +129,8 @@ class RefreshToken(AuthBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[Session] = relationship()
 
 
 class Outbox(OutboxMixin, AuthBase):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from services.auth.domain.flows import AuthFlows, Deps
 from services.auth.domain.sessions import Signer
@@ -15,7 +15,7 @@ from shared.context import RequestContext
 from shared.db import Database
 from shared.notify import NotifierProvider
 from shared.outbox import record_event
-from shared.service import OutboxProvider, ServiceBase
+from shared.service import OutboxProvider, ServiceBase, rpc
 from shared.settings import ConfigurationError, check
 from shared.tokens import load_private_key, load_public_key
 
@@ -42,6 +42,7 @@ class AuthService(ServiceBase):
 
     name = "auth"
 
+    config = Config()
     db = Database("auth", MIGRATIONS)
     outbox = OutboxProvider(Outbox)
     clock = ClockProvider()
@@ -53,7 +54,7 @@ class AuthService(ServiceBase):
     def flows(self) -> AuthFlows:
         now = self.clock.now()
         return AuthFlows(Deps(
-            db=self.db, config=self.container.config, now=now, notifier=self.notifier,
+            db=self.db, config=self.config, now=now, notifier=self.notifier,
             signer=self.keys.signer, public_key=self.keys.public_key,
             client_ip=self.request.client_ip,
             record=lambda event_type, payload: record_event(self.db, Outbox, self.name,

@@ -19,10 +19,11 @@ from services.auth.domain.identities import mask_phone, normalize_email, normali
 from services.auth.domain.onetime import new_id
 from services.auth.domain.passwords import (check_new_password, hash_password, needs_rehash,
                                             verify_password)
-from services.auth.models import Consent, EmailLink, LoginThrottle, User
+from services.auth.models import Consent, EmailLink, LoginThrottle, User, Verification
 from services.auth.models import Session as LoginSession
-from shared.errors import (Conflict, Gone, NotFound, Unauthorized, ValidationFailed)
-from shared.notify import Notifier
+from shared.errors import (Conflict, Gone, NotFound, ServiceUnavailable, Unauthorized,
+                           ValidationFailed)
+from shared.notify import DeliveryFailed, Notifier
 from shared.tokens import ALGORITHM, Principal
 
 CONSENT_DOCUMENT = "personal_data_processing"
@@ -100,11 +101,26 @@ class AuthFlows:
         self._send_sms(verification, code, code_text, other_text)
         return self._challenge_view(verification)
 
-    def _send_sms(self, verification: Any, code: str | None,
+    def _send_sms(self, verification: Verification, code: str | None,
                   code_text: Callable[[str], str] | None, other_text: str | None) -> None:
         text = code_text(code) if code and code_text else other_text
-        if text:
+        if not text:
+            return
+        try:
             self.d.notifier.send_sms(verification.phone, text)
+        except DeliveryFailed:
+            # Not sent: forget the challenge so it costs no cooldown or hourly quota.
+            self.db.delete(verification)
+            self.db.commit()
+            raise ServiceUnavailable("Не удалось отправить SMS, попробуйте позже",
+                                     {"phone": "SMS delivery failed"})
+
+    def _send_email(self, to: str, subject: str, body: str) -> None:
+        try:
+            self.d.notifier.send_email(to, subject, body)
+        except DeliveryFailed:
+            raise ServiceUnavailable("Не удалось отправить письмо, попробуйте позже",
+                                     {"email": "e-mail delivery failed"})
 
     def _challenge_view(self, verification: Any) -> dict[str, Any]:
         return {"verification_id": verification.id, "phone": mask_phone(verification.phone),
@@ -199,9 +215,8 @@ class AuthFlows:
         verification, code = verifications.resend(self.db, self.sms_policy, verification_id,
                                                   self.d.client_ip, self.now)
         self.db.commit()
-        if code:
-            self.d.notifier.send_sms(verification.phone,
-                                     f"ЛК НЭСК: код подтверждения {code}. Никому его не сообщайте.")
+        self._send_sms(verification, code, lambda c: (
+            f"ЛК НЭСК: код подтверждения {c}. Никому его не сообщайте."), None)
         return self._challenge_view(verification)
 
     def verify_registration_code(self, verification_id: object, code: object) -> dict[str, Any]:
@@ -239,7 +254,7 @@ class AuthFlows:
         ttl = self.d.config["EMAIL_LINK_TTL"]
         if self._user_by(email=email):
             self.db.commit()
-            self.d.notifier.send_email(email, "Регистрация в личном кабинете НЭСК", (
+            self._send_email(email, "Регистрация в личном кабинете НЭСК", (
                 "Этот адрес уже зарегистрирован в личном кабинете. Если вы не помните пароль, "
                 "воспользуйтесь ссылкой «Забыли пароль?» на странице входа."))
         else:
@@ -247,7 +262,7 @@ class AuthFlows:
                                password_hash=hash_password(password), consent_version=consent)
             self.db.commit()
             url = f"{self.d.config['PUBLIC_URL']}/api/v1/auth/register/email/confirm?token={token}"
-            self.d.notifier.send_email(email, "Подтверждение регистрации в личном кабинете НЭСК", (
+            self._send_email(email, "Подтверждение регистрации в личном кабинете НЭСК", (
                 "Вы зарегистрировались в личном кабинете АО «НЭСК».\n"
                 f"Для завершения регистрации перейдите по ссылке:\n{url}\n\n"
                 f"Ссылка действует {ttl // 3600} ч. Если вы не регистрировались, "
@@ -335,7 +350,7 @@ class AuthFlows:
             token = self._link("password_reset", email, ttl, user_id=user.id)
             self.db.commit()
             url = f"{self.d.config['PUBLIC_URL']}/reset-password?token={token}"
-            self.d.notifier.send_email(email, "Восстановление пароля в личном кабинете НЭСК", (
+            self._send_email(email, "Восстановление пароля в личном кабинете НЭСК", (
                 f"Чтобы задать новый пароль, перейдите по ссылке:\n{url}\n\n"
                 "Если вы не запрашивали восстановление, просто удалите это письмо."))
         else:

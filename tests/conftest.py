@@ -1,0 +1,75 @@
+"""Test set-up: eventlet first, a RabbitMQ vhost per run, databases made and dropped.
+
+Integration tests run the real services (nameko ServiceRunner in this process) on a vhost
+of their own, so neither another test run nor a `make run` on the same broker sees their
+messages; each database backend (SQLite file, PostgreSQL database) is made for the test
+module and dropped after it.
+"""
+import shared  # noqa: F401  (quiets eventlet's banner)
+
+import eventlet
+
+eventlet.monkey_patch()  # before anything imports sockets (plain pytest hangs otherwise)
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+import psycopg2  # noqa: E402
+import pytest  # noqa: E402
+import requests  # noqa: E402
+
+from shared import settings  # noqa: E402
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+RUN_ID = uuid.uuid4().hex[:10]
+MANAGEMENT = os.environ.get("RABBIT_MANAGEMENT_URI", "http://guest:guest@127.0.0.1:15672/")
+AMQP_BASE = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/").rsplit("/", 1)[0]
+PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+PG_URL_BASE = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432")
+CAPTCHA = "TEST7"
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    """A vhost of this test run on the real broker, deleted at the end."""
+    vhost = f"nesk-test-{RUN_ID}"
+    api = MANAGEMENT.rstrip("/") + "/api"
+    session = requests.Session()
+    response = session.put(f"{api}/vhosts/{quote(vhost, safe='')}", timeout=10)
+    response.raise_for_status()
+    session.put(f"{api}/permissions/{quote(vhost, safe='')}/guest",
+                json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
+    yield f"{AMQP_BASE}/{quote(vhost, safe='')}"
+    session.delete(f"{api}/vhosts/{quote(vhost, safe='')}", timeout=10)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[str]:
+    """A fresh database of each backend for the module, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'service.db'}"
+        return
+    name = f"nesk_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    admin = psycopg2.connect(PG_ADMIN_DSN)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_URL_BASE}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def make_config(tmp: Path, amqp_uri: str, **overrides: Any) -> dict[str, Any]:
+    """The settings a test system runs with: test mode, fast timers, known captcha."""
+    env = {"NESK_ENV": "test", "VAR_DIR": str(tmp), "AMQP_URI": amqp_uri,
+           "CAPTCHA_TEST_ANSWER": CAPTCHA, "RPC_TIMEOUT": "5", "READY_TIMEOUT": "1",
+           "GATEWAY_THREADS": "8", "LOG_LEVEL": "WARNING"}
+    return settings.load(env, **overrides)

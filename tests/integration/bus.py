@@ -1,0 +1,45 @@
+"""A billing system's view of the bus: a plain pika client with its own queue."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+import pika
+
+
+class EventTap:
+    """Binds an exclusive queue to ``<producer>.events`` and collects what arrives."""
+
+    def __init__(self, amqp_uri: str, producer: str, routing_key: str = "#") -> None:
+        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        self.channel = self.connection.channel()
+        exchange = f"{producer}.events"
+        # Same declaration as nameko's, so whoever comes first, both agree.
+        self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+        self.queue = self.channel.queue_declare("", exclusive=True).method.queue
+        self.channel.queue_bind(self.queue, exchange, routing_key=routing_key)
+        self.received: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return self.received
+            self.received.append(json.loads(body))
+
+    def wait_for(self, event_type: str, match: Callable[[dict[str, Any]], bool] = lambda p: True,
+                 timeout: float = 10) -> dict[str, Any]:
+        """The first envelope of ``event_type`` whose payload matches; fails after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for envelope in self.drain():
+                if envelope["type"] == event_type and match(envelope["payload"]):
+                    return envelope
+            time.sleep(0.05)
+        raise AssertionError(f"no {event_type} event within {timeout}s; got "
+                             f"{[e['type'] for e in self.received]}")
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()

@@ -1,0 +1,90 @@
+"""The running system for integration tests: real services on the real broker, the gateway
+app in front of them, the fakes of Twilio and SMTP behind them."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import pytest
+from flask.testing import FlaskClient
+from nameko.runners import ServiceRunner
+
+from gateway.app import create_app
+from services.auth.service import AuthService
+from shared.clock import Clock, ClockProvider
+from tests.conftest import CAPTCHA, make_config
+from tests.fakes.smtp_server import FakeSmtp
+from tests.fakes.twilio_server import FakeTwilio
+from tests.integration.bus import EventTap
+
+
+@dataclass
+class System:
+    config: dict[str, Any]
+    runner: ServiceRunner
+    client: FlaskClient
+    clock: Clock
+    sms: FakeTwilio
+    mail: FakeSmtp
+    amqp_uri: str
+
+    def captcha(self) -> dict[str, str]:
+        response = self.client.post("/api/v1/auth/captcha")
+        assert response.status_code == 201, response.json
+        return {"captcha_id": response.json["captcha_id"], "captcha_answer": CAPTCHA}
+
+    def last_sms(self, phone: str) -> str:
+        texts = [m["body"] for m in self.sms.messages if m["to"] == phone]
+        assert texts, f"no SMS to {phone}"
+        return texts[-1]
+
+    def sms_code(self, phone: str) -> str:
+        match = re.search(r"\b(\d{6})\b", self.last_sms(phone))
+        assert match, self.last_sms(phone)
+        return match.group(1)
+
+    def mail_link(self, to: str) -> str:
+        bodies = [m["body"] for m in self.mail.messages if to.lower() in str(m["to"]).lower()]
+        assert bodies, f"no e-mail to {to}"
+        match = re.search(r"token=([\w.-]+)", bodies[-1])
+        assert match, bodies[-1]
+        return match.group(1)
+
+    def tap(self, producer: str = "auth") -> EventTap:
+        return EventTap(self.amqp_uri, producer)
+
+
+def clock_of(runner: ServiceRunner, service: str) -> Clock:
+    container = next(c for c in runner.containers if c.service_name == service)
+    return next(d for d in container.dependencies if isinstance(d, ClockProvider)).clock
+
+
+@pytest.fixture(scope="module")
+def system(amqp_uri: str, database_url: str, tmp_path_factory: pytest.TempPathFactory,
+           _fake_twilio_server: FakeTwilio, _fake_smtp_server: FakeSmtp) -> Iterator[System]:
+    sms, mail = _fake_twilio_server, _fake_smtp_server
+    config = make_config(
+        tmp_path_factory.mktemp("var"), amqp_uri, AUTH_DATABASE_URL=database_url,
+        SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=sms.account_sid,
+        TWILIO_AUTH_TOKEN=sms.auth_token, TWILIO_FROM="+15005550006", TWILIO_API_BASE=sms.url,
+        EMAIL_BACKEND="smtp", SMTP_HOST=mail.host, SMTP_PORT=mail.port)
+    runner = ServiceRunner(config)
+    runner.add_service(AuthService)
+    runner.start()
+    app = create_app(config)
+    try:
+        yield System(config, runner, app.test_client(), clock_of(runner, "auth"), sms, mail,
+                     amqp_uri)
+    finally:
+        app.extensions["rpc"].close()
+        runner.stop()
+
+
+@pytest.fixture
+def sys(system: System) -> Iterator[System]:
+    """The module's system with empty fakes and the clock back at real time."""
+    system.sms.clear()
+    system.mail.clear()
+    yield system
+    system.clock.offset = type(system.clock.offset)(0)

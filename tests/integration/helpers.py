@@ -1,0 +1,57 @@
+"""Steps of the manual's flows, through the gateway's HTTP API."""
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from tests.integration.conftest import System
+
+CONSENT = "2025-09-01"
+PASSWORD = "Lampochka-2026"
+_numbers = itertools.count(1000000)
+
+
+def new_phone() -> str:
+    """A fresh valid Krasnodar MTS mobile (+7 918 ...), different for every call."""
+    return f"+7918{next(_numbers):07d}"
+
+
+def register_by_phone(sys: System, phone: str, password: str = PASSWORD) -> dict[str, Any]:
+    started = sys.client.post("/api/v1/auth/register/phone", json={"phone": phone, **sys.captcha()})
+    assert started.status_code == 202, started.json
+    e164 = "+7" + "".join(ch for ch in phone if ch.isdigit())[-10:]
+    verified = sys.client.post("/api/v1/auth/register/phone/verify", json={
+        "verification_id": started.json["verification_id"], "code": sys.sms_code(e164)})
+    assert verified.status_code == 200, verified.json
+    done = sys.client.post("/api/v1/auth/register/phone/complete", json={
+        "registration_token": verified.json["registration_token"], "password": password,
+        "password_confirmation": password, "consent_version": CONSENT})
+    assert done.status_code == 201, done.json
+    return done.json
+
+
+def register_by_email(sys: System, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    response = sys.client.post("/api/v1/auth/register/email", json={
+        "email": email, "password": password, "password_confirmation": password,
+        "consent_version": CONSENT, **sys.captcha()})
+    assert response.status_code == 202, response.json
+    confirmed = sys.client.get("/api/v1/auth/register/email/confirm",
+                               query_string={"token": sys.mail_link(email)})
+    assert confirmed.status_code == 200, confirmed.json
+    return confirmed.json
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def login(sys: System, password: str = PASSWORD, **identity: str):
+    return sys.client.post("/api/v1/auth/login", json={**identity, "password": password})
+
+
+def error(response) -> dict[str, Any]:
+    """The one error shape every 4xx has."""
+    assert response.is_json, response.data
+    body = response.json["error"]
+    assert set(body) >= {"code", "message"}
+    return body

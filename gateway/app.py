@@ -17,6 +17,7 @@ from gateway import docs
 from gateway.routes import ROUTES, SERVICES, Route
 from gateway.rpc import RpcPool
 from shared import logs, settings
+from shared.clock import clock
 from shared.errors import (BadRequest, DomainError, Forbidden, ServiceUnavailable,
                            Unauthorized)
 from shared.tokens import load_public_key, verify_access_token
@@ -128,7 +129,8 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
             token = None
             if route.auth:
                 token = _bearer_token()
-                principal = verify_access_token(token, public_key, config["JWT_ISSUER"])
+                principal = verify_access_token(token, public_key, config["JWT_ISSUER"],
+                                                clock.now())
                 if route.roles and principal.role not in route.roles:
                     raise Forbidden("Недостаточно прав", {"authorization": f"role {principal.role}"})
             kwargs = _request_data(route)

@@ -2,4 +2,4 @@
 import warnings
 
 # nameko needs eventlet; its deprecation banner on every start says nothing actionable.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

@@ -21,11 +21,13 @@ class Clock:
         self.offset += timedelta(**delta)
 
 
-class ClockProvider(DependencyProvider):
-    """Gives each worker the container's Clock."""
+# The process's clock: services, the gateway and token checks in one process share it, so a
+# test that moves it moves all of them alike.
+clock = Clock()
 
-    def setup(self) -> None:
-        self.clock = Clock()
+
+class ClockProvider(DependencyProvider):
+    """Gives each worker the process's Clock."""
 
     def get_dependency(self, worker_ctx: Any) -> Clock:
-        return self.clock
+        return clock

@@ -11,6 +11,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from shared import logs
+from shared.clock import clock
 from shared.errors import Forbidden, Unauthorized
 from shared.tokens import Principal, load_public_key, verify_access_token
 
@@ -27,7 +28,7 @@ class Request:
         """The verified caller; Unauthorized without a valid token, Forbidden for other roles."""
         if not self._token:
             raise Unauthorized("Требуется вход в личный кабинет", {"authorization": "missing"})
-        principal = verify_access_token(self._token, self._public_key, self._issuer)
+        principal = verify_access_token(self._token, self._public_key, self._issuer, clock.now())
         if roles and principal.role not in roles:
             raise Forbidden("Недостаточно прав", {"authorization": f"role {principal.role}"})
         return principal

@@ -52,6 +52,8 @@ def contracts() -> dict[tuple[str, str, int], type[Schema]]:
 def make_envelope(producer: str, event_type: str, payload: dict[str, Any], occurred_at: datetime,
                   version: int = 1) -> dict[str, Any]:
     """Validate ``payload`` against its contract and wrap it in the envelope (JSON-ready)."""
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must be timezone-aware (consumers require an offset)")
     schema_cls = contracts().get((producer, event_type, version))
     if schema_cls is None:
         raise LookupError(f"no contract for event {producer}.{event_type} v{version}")

@@ -49,4 +49,7 @@ def configure(process_name: str, level: str = "INFO") -> None:
     # kombu/amqp are chatty at INFO about every reconnect attempt.
     for noisy in ("kombu", "amqp", "nameko", "twilio.http_client"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # It logs a DomainError (an answer such as "wrong code") with a traceback; the gateway
+    # already logs each request's status.
+    logging.getLogger("nameko.containers").setLevel(logging.ERROR)
 

@@ -88,7 +88,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_USER", "", "SMTP login (empty: no AUTH)."),
     Setting("SMTP_PASSWORD", "", "SMTP password."),
     Setting("SMTP_STARTTLS", "false", "Use STARTTLS.", _bool),
-    Setting("SMTP_FROM", "ЛК НЭСК <no-reply@nesk.local>", "From header of e-mail."),
+    Setting("SMTP_FROM", "ЛК НЭСК <no-reply@nesk.ru>", "From header of e-mail."),
     Setting("GATEWAY_BIND", "127.0.0.1:8000", "Address the gateway listens on."),
     Setting("GATEWAY_WORKERS", "2", "gunicorn worker processes.", int),
     Setting("GATEWAY_THREADS", "16", "Threads per worker; also the RPC proxy pool size.", int),
@@ -109,11 +109,11 @@ def load(env: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, An
     for setting in SETTINGS:
         raw = env.get(setting.name, setting.default)
         config[setting.name] = setting.cast(raw)
+    config.update(overrides)
     var_dir = Path(config["VAR_DIR"])
     for service in SERVICES:
         key = f"{service.upper()}_DATABASE_URL"
-        config[key] = env.get(key) or config.get(key) or f"sqlite:///{var_dir / (service + '.db')}"
-    config.update(overrides)
+        config[key] = overrides.get(key) or env.get(key) or f"sqlite:///{var_dir / (service + '.db')}"
     check(config)
     return config
 
@@ -127,7 +127,7 @@ def check(config: Mapping[str, Any]) -> None:
     if config.get("NESK_ENV") == "production":
         if config.get("CAPTCHA_TEST_ANSWER"):
             raise ConfigurationError("CAPTCHA_TEST_ANSWER must not be set when NESK_ENV=production")
-        if config.get("SECRET_KEY") == _BY_NAME["SECRET_KEY"].default:
+        if config.get("SECRET_KEY") in ("", None, _BY_NAME["SECRET_KEY"].default):
             raise ConfigurationError("SECRET_KEY must be set when NESK_ENV=production")
         if not config.get("JWT_PRIVATE_KEY_FILE") and not config.get("JWT_PUBLIC_KEY_FILE"):
             raise ConfigurationError("JWT key files must be set when NESK_ENV=production")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -33,8 +34,9 @@ def ensure_dev_keys(config: Mapping[str, Any]) -> Path:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(pem)
-    os.chmod(tmp, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
     try:
         os.link(tmp, path)  # fails if another process got there first; theirs wins
     except FileExistsError:
@@ -69,18 +71,27 @@ class Principal:
     token_id: str
 
 
-def verify_access_token(token: str, public_key: bytes, issuer: str) -> Principal:
-    """Check signature (RS256 only: 'none' and HS256 tricks are refused), expiry, issuer, type."""
+LEEWAY = 30  # seconds of clock skew tolerated between the pods that sign and verify
+
+
+def verify_access_token(token: str, public_key: bytes, issuer: str, now: datetime) -> Principal:
+    """Check signature (RS256 only: 'none' and HS256 tricks are refused), expiry, issuer, type.
+
+    Expiry is checked against ``now`` (the injected clock), not the wall clock."""
     try:
         claims = jwt.decode(token, public_key, algorithms=[ALGORITHM], issuer=issuer,
-                            options={"require": ["exp", "iat", "sub", "jti", "sid", "role"]})
-    except jwt.ExpiredSignatureError:
-        raise Unauthorized("Срок действия токена истёк", {"authorization": "token expired"})
+                            options={"require": ["exp", "iat", "sub", "jti", "sid", "role"],
+                                     "verify_exp": False, "verify_iat": False})
     except jwt.InvalidAlgorithmError:
         raise Unauthorized("Недопустимый алгоритм подписи токена",
                            {"authorization": "algorithm not allowed"})
     except jwt.PyJWTError as exc:
         raise Unauthorized("Недействительный токен", {"authorization": f"invalid token: {exc}"})
+    timestamp = now.timestamp()
+    if claims["exp"] <= timestamp - LEEWAY:
+        raise Unauthorized("Срок действия токена истёк", {"authorization": "token expired"})
+    if claims["iat"] > timestamp + LEEWAY:
+        raise Unauthorized("Недействительный токен", {"authorization": "issued in the future"})
     if claims.get("typ") != "access":
         raise Unauthorized("Недействительный токен", {"authorization": "not an access token"})
     return Principal(user_id=claims["sub"], role=claims["role"], session_id=claims["sid"],

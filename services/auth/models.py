@@ -76,6 +76,21 @@ class Verification(AuthBase):
     client_ip: Mapped[str] = mapped_column(String(64), index=True)
 
 
+class SmsSend(AuthBase):
+    """One code sent (or, for an unknown number, pretended): what cooldown and limits count."""
+
+    __tablename__ = "sms_sends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    verification_id: Mapped[str] = mapped_column(ForeignKey("verifications.id",
+                                                            ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+    client_ip: Mapped[str] = mapped_column(String(64), index=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    verification: Mapped[Verification] = relationship()
+
+
 class EmailLink(AuthBase):
     """A signed e-mail link's server side: single use, and the pending registration's data."""
 

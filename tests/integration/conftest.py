@@ -2,6 +2,7 @@
 app in front of them, the fakes of Twilio and SMTP behind them."""
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -12,7 +13,7 @@ from nameko.runners import ServiceRunner
 
 from gateway.app import create_app
 from services.auth.service import AuthService
-from shared.clock import Clock, ClockProvider
+from shared.clock import Clock, clock
 from tests.conftest import CAPTCHA, make_config
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import FakeTwilio
@@ -55,11 +56,6 @@ class System:
         return EventTap(self.amqp_uri, producer)
 
 
-def clock_of(runner: ServiceRunner, service: str) -> Clock:
-    container = next(c for c in runner.containers if c.service_name == service)
-    return next(d for d in container.dependencies if isinstance(d, ClockProvider)).clock
-
-
 @pytest.fixture(scope="module")
 def system(amqp_uri: str, database_url: str, tmp_path_factory: pytest.TempPathFactory,
            _fake_twilio_server: FakeTwilio, _fake_smtp_server: FakeSmtp) -> Iterator[System]:
@@ -74,17 +70,22 @@ def system(amqp_uri: str, database_url: str, tmp_path_factory: pytest.TempPathFa
     runner.start()
     app = create_app(config)
     try:
-        yield System(config, runner, app.test_client(), clock_of(runner, "auth"), sms, mail,
+        yield System(config, runner, app.test_client(), clock, sms, mail,
                      amqp_uri)
     finally:
         app.extensions["rpc"].close()
         runner.stop()
 
 
+_client_numbers = itertools.count(1)
+
+
 @pytest.fixture
 def sys(system: System) -> Iterator[System]:
-    """The module's system with empty fakes and the clock back at real time."""
+    """The module's system with empty fakes, the clock back at real time, and a client
+    address of this test's own (per-IP limits then count only this test's requests)."""
     system.sms.clear()
     system.mail.clear()
+    system.client.environ_base["REMOTE_ADDR"] = f"2001:db8::{next(_client_numbers):x}"
     yield system
     system.clock.offset = type(system.clock.offset)(0)

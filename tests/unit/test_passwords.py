@@ -79,3 +79,7 @@ def test_non_string_password_is_false(password):
 @pytest.mark.parametrize("stored", ["", "not a hash", "$2b$12$abcdefghijklmnopqrstuv"])
 def test_malformed_stored_hash_is_false(stored):
     assert verify_password(stored, GOOD) is False
+
+
+def test_empty_stored_hash_never_verifies():
+    assert verify_password("", "dummy password for timing") is False

@@ -43,7 +43,7 @@ def verify_password(password_hash: str | None, password: object) -> bool:
     if not isinstance(password, str):
         password = ""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -1,6 +1,7 @@
 """Failed logins slow down, then lock, the identity (known or not: no enumeration)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -32,7 +33,7 @@ def check(session: Session, policy: Policy, identity: str, now: datetime) -> Log
         return row
     if row.locked_until is not None:
         if row.locked_until > now:
-            wait = int((row.locked_until - now).total_seconds()) + 1
+            wait = math.ceil((row.locked_until - now).total_seconds())
             raise Locked("Вход временно заблокирован из-за неудачных попыток. Попробуйте позже "
                          "или восстановите пароль", {"password": "locked"}, retry_after=wait)
         row.failures, row.locked_until = 0, None  # the lock has run out: start afresh
@@ -41,7 +42,7 @@ def check(session: Session, policy: Policy, identity: str, now: datetime) -> Log
         wait = delay - (now - row.last_failure_at).total_seconds()
         if wait > 0:
             raise TooManyRequests("Слишком много попыток входа, подождите немного",
-                                  {"password": "too many attempts"}, retry_after=int(wait) + 1)
+                                  {"password": "too many attempts"}, retry_after=math.ceil(wait))
     return row
 
 

@@ -1,15 +1,16 @@
 """SMS code challenges: hashed codes that expire, a few attempts, resend cooldown and limits."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from services.auth.domain.onetime import keyed_hash, new_code, new_id, new_token, same
-from services.auth.models import Verification
+from services.auth.models import SmsSend, Verification
 from shared.errors import Gone, NotFound, TooManyRequests, ValidationFailed
 
 HOUR = timedelta(hours=1)
@@ -38,18 +39,18 @@ def _code_hash(policy: Policy, verification_id: str, code: str) -> str:
 
 def _check_limits(session: Session, policy: Policy, phone: str, client_ip: str,
                   now: datetime) -> None:
-    last = session.scalar(select(func.max(Verification.sent_at)).where(Verification.phone == phone))
+    last = session.scalar(select(func.max(SmsSend.sent_at)).where(SmsSend.phone == phone))
     if last is not None and (wait := policy.cooldown - (now - last).total_seconds()) > 0:
         raise TooManyRequests("Повторно запросить код можно через несколько секунд",
-                              {"phone": "resend cooldown"}, retry_after=int(wait) + 1)
+                              {"phone": "resend cooldown"}, retry_after=math.ceil(wait))
     since = now - HOUR
-    per_phone = session.scalar(select(func.count()).select_from(Verification).where(
-        Verification.phone == phone, Verification.sent_at > since))
+    per_phone = session.scalar(select(func.count()).select_from(SmsSend).where(
+        SmsSend.phone == phone, SmsSend.sent_at > since))
     if per_phone >= policy.per_phone_hourly:
         raise TooManyRequests("Слишком много кодов на этот номер, попробуйте через час",
                               {"phone": "hourly limit"}, retry_after=3600)
-    per_ip = session.scalar(select(func.count()).select_from(Verification).where(
-        Verification.client_ip == client_ip, Verification.sent_at > since))
+    per_ip = session.scalar(select(func.count()).select_from(SmsSend).where(
+        SmsSend.client_ip == client_ip, SmsSend.sent_at > since))
     if per_ip >= policy.per_ip_hourly:
         raise TooManyRequests("Слишком много запросов кодов, попробуйте через час",
                               {"phone": "hourly limit for this address"}, retry_after=3600)
@@ -69,6 +70,7 @@ def start(session: Session, policy: Policy, purpose: str, phone: str, client_ip:
     code = new_code() if send else None
     verification.code_hash = _code_hash(policy, verification.id, code) if code else None
     session.add(verification)
+    session.add(SmsSend(verification=verification, phone=phone, client_ip=client_ip, sent_at=now))
     return verification, code
 
 
@@ -82,7 +84,15 @@ def resend(session: Session, policy: Policy, verification_id: object, client_ip:
     verification.attempts = 0
     verification.sent_at = now
     verification.expires_at = now + timedelta(seconds=policy.ttl)
+    session.add(SmsSend(verification=verification, phone=verification.phone, client_ip=client_ip,
+                        sent_at=now))
     return verification, code
+
+
+def cancel(session: Session, verification: Verification) -> None:
+    """The SMS could not be sent: drop the challenge and its sends (no cooldown, no quota)."""
+    session.execute(delete(SmsSend).where(SmsSend.verification_id == verification.id))
+    session.delete(verification)
 
 
 def _get_open(session: Session, verification_id: object, now: datetime) -> Verification:

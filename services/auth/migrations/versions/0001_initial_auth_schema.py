@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 13:52:14.731602
+Create Date: 2026-11-25 14:02:24.489973
 """
 from alembic import op
 import sqlalchemy as sa
@@ -135,6 +135,21 @@ def upgrade() -> None:
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('sms_sends',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('verification_id', sa.String(length=36), nullable=False),
+    sa.Column('phone', sa.String(length=16), nullable=False),
+    sa.Column('client_ip', sa.String(length=64), nullable=False),
+    sa.Column('sent_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['verification_id'], ['verifications.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('sms_sends', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_sends_client_ip'), ['client_ip'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_sends_phone'), ['phone'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_sends_sent_at'), ['sent_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_sends_verification_id'), ['verification_id'], unique=False)
+
     op.create_table('refresh_tokens',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('session_id', sa.String(length=36), nullable=False),
@@ -158,6 +173,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_session_id'))
 
     op.drop_table('refresh_tokens')
+    with op.batch_alter_table('sms_sends', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sms_sends_verification_id'))
+        batch_op.drop_index(batch_op.f('ix_sms_sends_sent_at'))
+        batch_op.drop_index(batch_op.f('ix_sms_sends_phone'))
+        batch_op.drop_index(batch_op.f('ix_sms_sends_client_ip'))
+
+    op.drop_table('sms_sends')
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sessions_user_id'))
 

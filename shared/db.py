@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -38,13 +38,6 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value
-
-
-class Base(DeclarativeBase):
-    """Subclass once per service (``class AuthBase(Base): __abstract__ = True``) for its own
-    metadata; a service's tables never share metadata with another's."""
-
-    __abstract__ = True
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:

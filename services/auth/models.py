@@ -4,15 +4,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.consumers import ProcessedEventMixin
-from shared.db import Base, UTCDateTime
+from shared.db import UTCDateTime
 from shared.outbox import OutboxMixin
 
 
-class AuthBase(Base):
-    __abstract__ = True
+class AuthBase(DeclarativeBase):
+    """The auth service's own metadata (each service subclasses DeclarativeBase itself)."""
 
 
 class User(AuthBase):

@@ -620,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     atexit.register(cleanup.run)
 
     def on_signal(signum: int, _frame: Any) -> None:
+        print(f"stopping on signal {signum}: cleaning up", file=sys.stderr)
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, on_signal)

@@ -13,7 +13,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -83,6 +83,10 @@ def run_migrations_online(target_metadata: Any) -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     engine = create_engine(url)
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together: one migrates, the others wait, then find it done.
+            connection.execute(text("SELECT pg_advisory_lock(hashtext('alembic'))"))
+            connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=connection.dialect.name == "sqlite",
                           compare_type=True)

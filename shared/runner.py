@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m shared.runner package.module:ServiceClass", file=sys.stderr)
         return 2
-    config = settings.load()
+    try:
+        config = settings.load()
+    except settings.ConfigurationError as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
+        return 2
     service_cls = load_service(argv[0])
     logs.configure(service_cls.name, config["LOG_LEVEL"])
     error = check_broker(config["AMQP_URI"])

@@ -20,7 +20,7 @@ from shared import logs, settings
 from shared.clock import clock
 from shared.errors import (BadRequest, DomainError, Forbidden, ServiceUnavailable,
                            Unauthorized)
-from shared.tokens import load_public_key, verify_access_token
+from shared.tokens import verification_key, verify_access_token
 
 log = logging.getLogger("gateway")
 
@@ -75,7 +75,7 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
     app.config["MAX_CONTENT_LENGTH"] = config["MAX_JSON_BYTES"]
     if config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["TRUSTED_PROXIES"])  # type: ignore
-    public_key = load_public_key(config)
+    public_key = verification_key(config)
     pool = rpc or RpcPool(config, size=config["GATEWAY_THREADS"], timeout=config["RPC_TIMEOUT"])
     app.extensions["rpc"] = pool
 

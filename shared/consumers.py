@@ -13,7 +13,7 @@ import traceback
 from datetime import datetime
 from typing import Any
 
-from kombu import Exchange, Queue
+from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from sqlalchemy import String
@@ -59,7 +59,11 @@ class ReliableEventHandler(EventHandler):
                                 exchange=Exchange(DEAD_LETTER_EXCHANGE, type="direct",
                                                   durable=True),
                                 routing_key=f"{self.queue.name}.dead")
-        self.dead_publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True,
+        amqp_uri = self.container.config["AMQP_URI"]
+        # Declared now, not at the first failure: operators (and monitoring) see it from the start.
+        with Connection(amqp_uri) as connection:
+            self.dead_queue(connection.default_channel).declare()
+        self.dead_publisher = Publisher(amqp_uri, use_confirms=True,
                                         exchange=self.dead_queue.exchange,
                                         declare=[self.dead_queue], serializer="json")
 

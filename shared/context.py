@@ -13,11 +13,11 @@ from nameko.extensions import DependencyProvider
 from shared import logs
 from shared.clock import clock
 from shared.errors import Forbidden, Unauthorized
-from shared.tokens import Principal, load_public_key, verify_access_token
+from shared.tokens import Principal, verification_key, verify_access_token
 
 
 class Request:
-    def __init__(self, data: dict[str, Any], public_key: bytes, issuer: str) -> None:
+    def __init__(self, data: dict[str, Any], public_key: Any, issuer: str) -> None:
         self.request_id: str | None = data.get("request_id")
         self.client_ip: str = data.get("client_ip") or "unknown"
         self._token: str | None = data.get("authorization")
@@ -38,7 +38,7 @@ class RequestContext(DependencyProvider):
     """Per-worker :class:`Request`; also tags the worker's log lines with the request id."""
 
     def setup(self) -> None:
-        self.public_key = load_public_key(self.container.config)
+        self.public_key = verification_key(self.container.config)
         self.issuer = self.container.config.get("JWT_ISSUER", "nesk-portal")
 
     def get_dependency(self, worker_ctx: Any) -> Request:

@@ -17,7 +17,7 @@ from shared.notify import NotifierProvider
 from shared.outbox import record_event
 from shared.service import OutboxProvider, ServiceBase, rpc
 from shared.settings import ConfigurationError, check
-from shared.tokens import load_private_key, load_public_key
+from shared.tokens import signing_key, verification_key
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,8 +30,8 @@ class Keys(DependencyProvider):
         check(config)  # refuses CAPTCHA_TEST_ANSWER in production, before anything serves
         if not config.get("SECRET_KEY"):
             raise ConfigurationError("SECRET_KEY is empty")
-        self.signer = Signer.from_config(config, load_private_key(config))
-        self.public_key = load_public_key(config)
+        self.signer = Signer.from_config(config, signing_key(config))
+        self.public_key = verification_key(config)
 
     def get_dependency(self, worker_ctx: Any) -> "Keys":
         return self

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.auth.domain.onetime import keyed_hash, new_id, same
 from services.auth.models import Captcha
+from shared.blocking import offload
 from shared.errors import ValidationFailed
 
 # No 0/O, 1/I/L: people misread them.
@@ -29,7 +30,7 @@ def create(session: Session, now: datetime, ttl: int, secret_key: str,
     """A new captcha: its id and PNG picture. ``test_answer`` (tests only) is the answer."""
     answer = test_answer or "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
     captcha_id = new_id()
-    png = _image.generate(answer).getvalue()
+    png = offload(_image.generate, answer).getvalue()
     session.add(Captcha(id=captcha_id, answer_hash=_answer_hash(secret_key, captcha_id, answer),
                         expires_at=now + timedelta(seconds=ttl)))
     session.commit()

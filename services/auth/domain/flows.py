@@ -40,7 +40,7 @@ class Deps:
     now: datetime
     notifier: Notifier
     signer: sessions.Signer
-    public_key: bytes
+    public_key: Any
     client_ip: str
     record: Callable[[str, dict[str, Any]], Any]
 

@@ -5,6 +5,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from shared.blocking import offload
 from shared.errors import ValidationFailed
 
 # The 10 000 most used passwords (zxcvbn's list, from leaked password sets).
@@ -35,7 +36,7 @@ def check_new_password(password: object, confirmation: object, min_length: int,
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return offload(_hasher.hash, password)
 
 
 def verify_password(password_hash: str | None, password: object) -> bool:
@@ -43,7 +44,7 @@ def verify_password(password_hash: str | None, password: object) -> bool:
     if not isinstance(password, str):
         password = ""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return offload(_hasher.verify, password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -23,14 +23,14 @@ INVALID = "Сессия завершена, войдите заново"
 
 @dataclass
 class Signer:
-    private_key: bytes
+    private_key: Any  # a parsed RSA key (or PEM bytes, parsed at every use)
     issuer: str
     access_ttl: int
     refresh_ttl: int
     secret_key: str
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], private_key: bytes) -> "Signer":
+    def from_config(cls, config: Mapping[str, Any], private_key: Any) -> "Signer":
         return cls(private_key, config["JWT_ISSUER"], config["ACCESS_TOKEN_TTL"],
                    config["REFRESH_TOKEN_TTL"], config["SECRET_KEY"])
 

@@ -6,6 +6,7 @@ when the service's ``<NAME>_DATABASE_URL`` is set.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -50,17 +53,57 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
             pool = {"poolclass": StaticPool}
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **pool)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
+        _serialize_sqlite_transactions(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _serialize_sqlite_transactions(engine: Engine) -> None:
+    """One transaction at a time per process on a SQLite file, waited for cooperatively.
+
+    SQLite has one writer. Its busy wait is a blocking C call: under eventlet it would freeze
+    the whole process, including the greenlet holding the lock (a deadlock until the timeout),
+    and a read transaction that later writes fails outright if another wrote meanwhile. So a
+    (green) lock is taken when a transaction begins and released when it ends, and the
+    transaction begins IMMEDIATE (the write lock up front, for other processes such as the
+    admin command). PostgreSQL needs none of this.
+    """
+    lock = threading.Lock()  # green once eventlet has patched threading
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let the events below issue BEGIN themselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers in other processes don't block
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        if not lock.acquire(timeout=60):
+            raise TimeoutError("SQLite database busy for 60 s")
+        conn.info["nesk_lock"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            conn.info.pop("nesk_lock", None)
+            lock.release()
+            raise
+
+    def _end(conn: Any) -> None:
+        if conn.info.pop("nesk_lock", False):
+            lock.release()
+
+    event.listen(engine, "commit", _end)
+    event.listen(engine, "rollback", _end)
+
+
+def insert_if_absent(session: Session, model: type, **values: Any) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: two workers may create the same row at once."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
 def migrate(migrations_dir: Path, url: str, revision: str = "head") -> None:

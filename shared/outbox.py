@@ -12,7 +12,7 @@ from typing import Any
 
 from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.db import UTCDateTime
@@ -57,24 +57,38 @@ class OutboxRelay:
 
     def relay(self, session: Session, outbox_model: type, now: datetime, batch: int = 100) -> int:
         """Send up to ``batch`` pending events; return how many were confirmed by the broker."""
-        query = (select(outbox_model).where(outbox_model.published_at.is_(None))
-                 .order_by(outbox_model.id).limit(batch))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)  # replicas share the work
-        sent = 0
-        for row in session.scalars(query):
-            row.attempts += 1
+        query = (select(outbox_model.id, outbox_model.event_id, outbox_model.event_type,
+                        outbox_model.body)
+                 .where(outbox_model.published_at.is_(None)).order_by(outbox_model.id)
+                 .limit(batch))
+        # PostgreSQL: lock the rows while publishing, so replicas don't send them twice.
+        # SQLite: hold nothing while talking to the broker (the whole file would be locked);
+        # a crash between publish and mark may then send an event twice, which idempotent
+        # consumers absorb.
+        hold_rows = session.get_bind().dialect.name == "postgresql"
+        if hold_rows:
+            query = query.with_for_update(skip_locked=True)
+        pending = session.execute(query).all()
+        if not hold_rows:
+            session.rollback()
+        sent: list[int] = []
+        failure: tuple[int, str] | None = None
+        for row_id, event_id, event_type, body in pending:
             try:
-                self.publisher.publish(json.loads(row.body), routing_key=row.event_type,
-                                       message_id=row.event_id, type=row.event_type,
+                self.publisher.publish(json.loads(body), routing_key=event_type,
+                                       message_id=event_id, type=event_type,
                                        content_encoding="utf-8")
             except Exception as exc:  # broker down, connection reset, no confirm...
-                row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                log.warning("outbox relay failed; will retry", extra={"event_id": row.event_id,
-                                                                      "error": row.last_error})
+                failure = (row_id, f"{type(exc).__name__}: {exc}"[:1000])
+                log.warning("outbox relay failed; will retry",
+                            extra={"event_id": event_id, "error": failure[1]})
                 break  # keep the order: later rows wait behind this one
-            row.published_at = now
-            row.last_error = None
-            sent += 1
+            sent.append(row_id)
+        if sent:
+            session.execute(update(outbox_model).where(outbox_model.id.in_(sent)).values(
+                published_at=now, last_error=None, attempts=outbox_model.attempts + 1))
+        if failure:
+            session.execute(update(outbox_model).where(outbox_model.id == failure[0]).values(
+                last_error=failure[1], attempts=outbox_model.attempts + 1))
         session.commit()
-        return sent
+        return len(sent)

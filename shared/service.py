@@ -17,6 +17,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc as nameko_rpc
 from nameko.timer import timer
+from sqlalchemy import text
 
 from shared.errors import DomainError
 from shared.outbox import OutboxRelay
@@ -51,8 +52,6 @@ class ServiceBase:
     @rpc
     def ping(self) -> dict[str, Any]:
         """Readiness: the service answers RPC and reaches its database."""
-        from sqlalchemy import text
-
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "ok": True}
 

@@ -70,6 +70,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def make_config(tmp: Path, amqp_uri: str, **overrides: Any) -> dict[str, Any]:
     """The settings a test system runs with: test mode, fast timers, known captcha."""
     env = {"NESK_ENV": "test", "VAR_DIR": str(tmp), "AMQP_URI": amqp_uri,
-           "CAPTCHA_TEST_ANSWER": CAPTCHA, "RPC_TIMEOUT": "5", "READY_TIMEOUT": "1",
+           "CAPTCHA_TEST_ANSWER": CAPTCHA, "RPC_TIMEOUT": "10", "READY_TIMEOUT": "1",
            "GATEWAY_THREADS": "8", "LOG_LEVEL": "WARNING"}
     return settings.load(env, **overrides)

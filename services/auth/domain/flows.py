@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 import jwt
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.domain import captchas, sessions, throttle, verifications
@@ -175,6 +176,11 @@ class AuthFlows:
         return user
 
     def _signed_in(self, user: User, **extra: Any) -> dict[str, Any]:
+        try:
+            self.db.flush()
+        except IntegrityError:  # the same phone or e-mail registered a moment ago
+            self.db.rollback()
+            raise Conflict("Этот номер или адрес уже зарегистрирован", {"user": "already registered"})
         tokens = sessions.open_session(self.db, self.d.signer, user, self.now, self.d.client_ip)
         self.db.commit()
         return {**extra, **tokens, "user": user_view(user)}

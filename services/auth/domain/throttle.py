@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from sqlalchemy.orm import Session
 
 from services.auth.models import LoginThrottle
+from shared.db import insert_if_absent
 from shared.errors import Locked, TooManyRequests
 
 
@@ -26,11 +27,8 @@ class Policy:
 
 def check(session: Session, policy: Policy, identity: str, now: datetime) -> LoginThrottle:
     """Refuse the attempt if the identity is locked or must still wait; else return its row."""
-    row = session.get(LoginThrottle, identity, with_for_update=True)
-    if row is None:
-        row = LoginThrottle(identity=identity, failures=0)
-        session.add(row)
-        return row
+    insert_if_absent(session, LoginThrottle, identity=identity, failures=0)
+    row = session.get(LoginThrottle, identity, with_for_update=True, populate_existing=True)
     if row.locked_until is not None:
         if row.locked_until > now:
             wait = math.ceil((row.locked_until - now).total_seconds())

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from shared.tokens import load_private_key, load_public_key
-from tests.integration.helpers import (PASSWORD, bearer, error, login, new_phone,
+from tests.integration.helpers import (bearer, error, login, new_phone,
                                        register_by_email, register_by_phone)
 
 API = "/api/v1/auth"

@@ -1,25 +1,7 @@
-"""Request shapes the gateway checks before any RPC (types, required fields, no strangers).
+"""Request shapes of the auth routes."""
+from marshmallow import fields, validate
 
-Business rules (is the phone valid, is the password strong) are the services' job; these
-schemas only say what JSON a route takes. They also feed the OpenAPI document.
-"""
-from __future__ import annotations
-
-from marshmallow import RAISE, Schema, fields, validate
-
-
-
-def Text(**kwargs: object) -> fields.String:  # noqa: N802 (reads like a field class)
-    return fields.String(validate=validate.Length(max=1000), **kwargs)
-
-
-def Secret(**kwargs: object) -> fields.String:  # noqa: N802
-    return fields.String(validate=validate.Length(max=256), **kwargs)
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+from gateway.schemas import Secret, Strict, Text
 
 
 class Captcha(Strict):
@@ -106,16 +88,3 @@ class CreateUser(Strict):
     password = Secret(required=True)
     phone = Text()
     email = Text()
-
-
-class Error(Schema):
-    code = fields.String(required=True, metadata={"example": "validation_failed"})
-    message = fields.String(required=True)
-    field_errors = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields",
-                               metadata={"description": "Field name → what is wrong with it"})
-    retry_after = fields.Integer(metadata={"description": "Seconds to wait (429, 423)"})
-    request_id = fields.String()
-
-
-class ErrorBody(Schema):
-    error = fields.Nested(Error, required=True)

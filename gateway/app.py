@@ -125,7 +125,7 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
     def view_for(route: Route) -> Callable[[], Any]:
         service, method = route.rpc.split(".", 1)
 
-        def view() -> Any:
+        def view(**path_args: Any) -> Any:
             token = None
             if route.auth:
                 token = _bearer_token()
@@ -133,7 +133,7 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
                                                 clock.now())
                 if route.roles and principal.role not in route.roles:
                     raise Forbidden("Недостаточно прав", {"authorization": f"role {principal.role}"})
-            kwargs = _request_data(route)
+            kwargs = {**_request_data(route), **path_args}  # e.g. account_id from the URL
             result = pool.call(service, method, context(token), **kwargs)
             if route.status == 204:
                 return Response(status=204)

@@ -47,6 +47,11 @@ def _operation(route: Route) -> dict[str, Any]:
             "content": {"application/json": {"schema": "ErrorBody"}}}
     if route.auth:
         operation["security"] = [{"bearerAuth": []}]
+    if route.path_params:
+        operation.setdefault("parameters", []).extend(
+            {"in": "path", "name": name, "required": True,
+             "schema": {"type": "integer" if conv == "int" else "string"}}
+            for name, conv in route.path_params)
     return operation
 
 
@@ -61,7 +66,8 @@ def build_spec(api_prefix: str) -> dict[str, Any]:
     spec.components.schema("ErrorBody", schema=schemas.ErrorBody)
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
-        paths.setdefault(api_prefix + route.path, {})[route.method.lower()] = _operation(route)
+        paths.setdefault(api_prefix + route.openapi_path, {})[route.method.lower()] = \
+            _operation(route)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()

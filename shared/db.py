@@ -106,8 +106,18 @@ def insert_if_absent(session: Session, model: type, **values: Any) -> None:
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
+# Alembic keeps its migration context in a module global: two services starting in one
+# process (tests, or one runner with several services) must migrate one after the other.
+_MIGRATING = threading.Lock()
+
+
 def migrate(migrations_dir: Path, url: str, revision: str = "head") -> None:
     """Apply a service's Alembic migrations (``services/<name>/migrations``) to ``url``."""
+    with _MIGRATING:
+        _migrate(migrations_dir, url, revision)
+
+
+def _migrate(migrations_dir: Path, url: str, revision: str) -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -119,8 +129,9 @@ def migrate(migrations_dir: Path, url: str, revision: str = "head") -> None:
     command.upgrade(cfg, revision)
 
 
-def run_migrations_online(target_metadata: Any) -> None:
-    """Body of every service's ``migrations/env.py``."""
+def run_migrations_online(target_metadata: Any, service: str) -> None:
+    """Body of every service's ``migrations/env.py``. The version table is named per service,
+    so two services can never confuse their migration states."""
     from alembic import context
 
     url = context.config.get_main_option("sqlalchemy.url")
@@ -132,6 +143,7 @@ def run_migrations_online(target_metadata: Any) -> None:
             connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=connection.dialect.name == "sqlite",
+                          version_table=f"alembic_version_{service}",
                           compare_type=True)
         with context.begin_transaction():
             context.run_migrations()

@@ -6,7 +6,7 @@ import importlib
 from shared import settings
 from shared.db import migrate
 
-SERVICE_MODULES = {"auth": "services.auth.service"}
+SERVICE_MODULES = {"auth": "services.auth.service", "accounts": "services.accounts.service"}
 
 
 def main() -> None:

@@ -89,6 +89,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_PASSWORD", "", "SMTP password."),
     Setting("SMTP_STARTTLS", "false", "Use STARTTLS.", _bool),
     Setting("SMTP_FROM", "ЛК НЭСК <no-reply@nesk.ru>", "From header of e-mail."),
+    Setting("ACCOUNTS_BRANCHES_FILE", "",
+            "JSON file of the supplier and its branches (филиалы); empty: the НЭСК list shipped "
+            "in services/accounts/branches.json."),
+    Setting("LINK_ATTEMPTS_HOURLY", "10",
+            "Failed «Добавить лицевой счёт» attempts a user may make per hour.", int),
     Setting("GATEWAY_BIND", "127.0.0.1:8000", "Address the gateway listens on."),
     Setting("GATEWAY_WORKERS", "2", "gunicorn worker processes.", int),
     Setting("GATEWAY_THREADS", "16", "Threads per worker; also the RPC proxy pool size.", int),

@@ -14,7 +14,7 @@ eventlet.monkey_patch()  # before anything imports sockets (plain pytest hangs o
 import os  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+from typing import Any, Callable, Iterator  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
 import psycopg2  # noqa: E402
@@ -48,23 +48,39 @@ def amqp_uri() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
-    """A fresh database of each backend for the module, dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'service.db'}"
-        return
-    name = f"nesk_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    admin = psycopg2.connect(PG_ADMIN_DSN)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_URL_BASE}/{name}"
-    finally:
+def new_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[Callable[[str], str]]:
+    """Makes a fresh database of the module's backend per service (each service owns its
+    own, as in production); all are dropped after the module."""
+    folder = tmp_path_factory.mktemp("db")
+    made: list[str] = []
+
+    def make(service: str) -> str:
+        if request.param == "sqlite":
+            return f"sqlite:///{folder / (service + '.db')}"
+        name = f"nesk_test_{RUN_ID}_{service}_{uuid.uuid4().hex[:6]}"
         with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"{PG_URL_BASE}/{name}"
+
+    admin = psycopg2.connect(PG_ADMIN_DSN) if request.param == "postgresql" else None
+    if admin is not None:
+        admin.autocommit = True
+    try:
+        yield make
+    finally:
+        if admin is not None:
+            with admin.cursor() as cursor:
+                for name in made:
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+
+@pytest.fixture(scope="module")
+def database_url(new_database: Callable[[str], str]) -> str:
+    """One fresh database (for tests of a single service or of the platform)."""
+    return new_database("service")
 
 
 def make_config(tmp: Path, amqp_uri: str, **overrides: Any) -> dict[str, Any]:

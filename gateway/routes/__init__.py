@@ -6,6 +6,7 @@ The OpenAPI document is generated from this same table.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from marshmallow import Schema
@@ -32,13 +33,25 @@ class Route:
 
     @property
     def endpoint(self) -> str:
-        return f"{self.method.lower()}_{self.path.strip('/').replace('/', '_').replace('-', '_')}"
+        name = re.sub(r"<(?:\w+:)?(\w+)>", r"\1", self.path).strip("/")
+        return f"{self.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', name)}"
+
+    @property
+    def openapi_path(self) -> str:
+        """``/accounts/<int:account_id>`` → ``/accounts/{account_id}``."""
+        return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", self.path)
+
+    @property
+    def path_params(self) -> list[tuple[str, str]]:
+        """(name, converter) of each URL parameter."""
+        return [(name, conv or "string") for conv, name in
+                re.findall(r"<(?:(\w+):)?(\w+)>", self.path)]
 
 
 def _collect() -> tuple[Route, ...]:
-    from gateway.routes import auth
+    from gateway.routes import accounts, auth
 
-    return auth.ROUTES
+    return auth.ROUTES + accounts.ROUTES
 
 
 ROUTES: tuple[Route, ...] = _collect()

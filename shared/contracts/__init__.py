@@ -1,6 +1,6 @@
-"""Event contracts: one module per producing service, one marshmallow schema per event.
+"""Event contracts: one module per producer, one marshmallow schema per event.
 
 These are the only thing services share about each other's events. Billing systems read
 the same contracts as JSON Schema (``python -m shared.contracts`` prints them).
 """
-from shared.contracts import auth  # noqa: F401
+from shared.contracts import accounts, auth, billing  # noqa: F401

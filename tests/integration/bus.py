@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 import pika
+from sqlalchemy import create_engine, text
 
 
 class EventTap:
@@ -43,3 +46,35 @@ class EventTap:
     def close(self) -> None:
         if self.connection.is_open:
             self.connection.close()
+
+
+def publish(amqp_uri: str, producer: str, event_type: str, payload: dict[str, Any],
+            event_id: str | None = None) -> dict[str, Any]:
+    """Publish an event envelope the way any billing system would: plain AMQP, JSON body."""
+    envelope = {"id": event_id or str(uuid.uuid4()), "type": event_type, "version": 1,
+                "occurred_at": datetime.now(timezone.utc).isoformat(), "producer": producer,
+                "payload": payload}
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    channel = connection.channel()
+    channel.exchange_declare(f"{producer}.events", exchange_type="topic", durable=True)
+    channel.confirm_delivery()
+    channel.basic_publish(f"{producer}.events", event_type, json.dumps(envelope).encode(),
+                          pika.BasicProperties(content_type="application/json", delivery_mode=2))
+    connection.close()
+    return envelope
+
+
+def wait_handled(database_url: str, event_id: str, timeout: float = 10) -> None:
+    """Until the consuming service recorded the event id as processed."""
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                if connection.execute(text("SELECT 1 FROM processed_events WHERE event_id = :e"),
+                                      {"e": event_id}).first():
+                    return
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"event {event_id} not handled within {timeout}s")

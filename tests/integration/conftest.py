@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
 from nameko.runners import ServiceRunner
+from sqlalchemy import create_engine, text
 
 from gateway.app import create_app
+from services.accounts.service import AccountsService
 from services.auth.service import AuthService
 from shared.clock import Clock, clock
 from tests.conftest import CAPTCHA, make_config
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import FakeTwilio
-from tests.integration.bus import EventTap
+from tests.integration.bus import EventTap, publish, wait_handled
 
 
 @dataclass
@@ -55,18 +58,43 @@ class System:
     def tap(self, producer: str = "auth") -> EventTap:
         return EventTap(self.amqp_uri, producer)
 
+    def wait_contact(self, user_id: str, timeout: float = 10) -> None:
+        """Until accounts has learnt the user's confirmed contacts from auth's events."""
+        engine = create_engine(self.config["ACCOUNTS_DATABASE_URL"])
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                with engine.connect() as connection:
+                    if connection.execute(text("SELECT 1 FROM contacts WHERE user_id = :u"),
+                                          {"u": user_id}).first():
+                        return
+                time.sleep(0.05)
+        finally:
+            engine.dispose()
+        raise AssertionError(f"accounts never learnt the contacts of {user_id}")
+
+    def billing(self, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Publish as a billing system would (plain pika) and wait until accounts handled it."""
+        envelope = publish(self.amqp_uri, "billing", event_type, payload)
+        wait_handled(self.config["ACCOUNTS_DATABASE_URL"],
+                     event_id=envelope["id"])
+        return envelope
+
 
 @pytest.fixture(scope="module")
-def system(amqp_uri: str, database_url: str, tmp_path_factory: pytest.TempPathFactory,
+def system(amqp_uri: str, new_database: Callable[[str], str],
+           tmp_path_factory: pytest.TempPathFactory,
            _fake_twilio_server: FakeTwilio, _fake_smtp_server: FakeSmtp) -> Iterator[System]:
     sms, mail = _fake_twilio_server, _fake_smtp_server
     config = make_config(
-        tmp_path_factory.mktemp("var"), amqp_uri, AUTH_DATABASE_URL=database_url,
+        tmp_path_factory.mktemp("var"), amqp_uri, AUTH_DATABASE_URL=new_database("auth"),
+        ACCOUNTS_DATABASE_URL=new_database("accounts"),
         SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=sms.account_sid,
         TWILIO_AUTH_TOKEN=sms.auth_token, TWILIO_FROM="+15005550006", TWILIO_API_BASE=sms.url,
         EMAIL_BACKEND="smtp", SMTP_HOST=mail.host, SMTP_PORT=mail.port)
     runner = ServiceRunner(config)
-    runner.add_service(AuthService)
+    for service in (AuthService, AccountsService):
+        runner.add_service(service)
     runner.start()
     app = create_app(config)
     try:

@@ -1,7 +1,7 @@
 """Phone numbers and e-mail addresses as users type them."""
 import pytest
 
-from services.auth.domain.identities import normalize_email, normalize_phone
+from shared.identities import normalize_email, normalize_phone
 from shared.errors import ValidationFailed
 
 E164 = "+79181234567"

@@ -17,7 +17,7 @@ def test_document_is_valid_openapi_3_with_every_route(client):
     document = client.get("/api/v1/openapi.json").json
     validate(document)
     for route in ROUTES:
-        operation = document["paths"]["/api/v1" + route.path][route.method.lower()]
+        operation = document["paths"]["/api/v1" + route.openapi_path][route.method.lower()]
         assert str(route.status) in operation["responses"]
         assert ("security" in operation) == route.auth
 

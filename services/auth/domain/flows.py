@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.domain import captchas, sessions, throttle, verifications
-from services.auth.domain.identities import mask_phone, normalize_email, normalize_phone
+from shared.identities import mask_phone, normalize_email, normalize_phone
 from services.auth.domain.onetime import new_id
 from services.auth.domain.passwords import (check_new_password, hash_password, needs_rehash,
                                             verify_password)

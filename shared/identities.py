@@ -1,4 +1,4 @@
-"""Phone numbers and e-mail addresses as users type them, normalised."""
+"""Phone numbers and e-mail addresses as users type them, normalised (every service)."""
 from __future__ import annotations
 
 import phonenumbers

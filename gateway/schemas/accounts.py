@@ -1,0 +1,33 @@
+"""Request shapes of the accounts routes."""
+from marshmallow import fields, validate
+
+from gateway.schemas import Strict, Text
+
+
+class LinkAccount(Strict):
+    number = Text(required=True, metadata={"example": "123456789",
+                                           "description": "Номер лицевого счёта из квитанции"})
+    branch = Text(required=True, metadata={"example": "mostovskoy",
+                                           "description": "Код филиала (GET /accounts/branches)"})
+    proof = Text(required=True, metadata={
+        "example": "2333", "description": "Последние 4 цифры заводского номера счётчика из "
+                                          "квитанции (без счётчика: ГИС ЖКХ идентификатора)"})
+    paperless = fields.Boolean(metadata={"description": "Получать счета по e-mail"})
+
+
+class Paperless(Strict):
+    paperless = fields.Boolean(required=True)
+
+
+class Grant(Strict):
+    phone = Text()
+    email = Text()
+    access = fields.String(load_default="read", validate=validate.OneOf(["read", "full"]))
+
+
+class ContractRequest(Strict):
+    branch = Text(required=True)
+    full_name = Text(required=True)
+    address = Text(required=True)
+    phone = Text()
+    comment = fields.String(validate=validate.Length(max=2000))

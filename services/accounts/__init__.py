@@ -1,0 +1,1 @@
+"""Accounts service: the registry of personal accounts, links to users, profiles and notices."""

@@ -1,0 +1,1 @@
+"""Rules of the accounts service, free of nameko."""

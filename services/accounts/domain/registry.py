@@ -1,0 +1,76 @@
+"""The account registry as billing posts it: upsert and close accounts, install and remove
+meters. Each change that other services care about is returned as an event to publish."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.accounts.models import Account, Meter
+
+Events = list[tuple[str, dict[str, Any]]]
+
+
+def find(db: Session, number: str, branch: str) -> Account | None:
+    return db.scalar(select(Account).where(Account.number == number, Account.branch == branch))
+
+
+def upsert_account(db: Session, data: dict[str, Any], now: datetime) -> Events:
+    account = find(db, data["number"], data["branch"])
+    if account is None:
+        account = Account(number=data["number"], branch=data["branch"])
+        db.add(account)
+    for field in ("holder_name", "address", "contract_number", "contract_date", "gis_id",
+                  "tariff_category"):
+        setattr(account, field, data.get(field))
+    account.closed_on = None
+    account.updated_at = now
+    return []
+
+
+def close_account(db: Session, data: dict[str, Any], now: datetime) -> Events:
+    account = find(db, data["number"], data["branch"])
+    if account is not None:
+        account.closed_on = data["closed_on"]
+        account.updated_at = now
+    return []
+
+
+def _meter_event(account: Account, meter: Meter) -> dict[str, Any]:
+    return {"account_id": account.id, "number": account.number, "branch": account.branch,
+            "serial": meter.serial, "zones": meter.zones, "digits": meter.digits,
+            "installed_on": meter.installed_on.isoformat(),
+            "verification_due": meter.verification_due.isoformat()
+            if meter.verification_due else None}
+
+
+def install_meter(db: Session, data: dict[str, Any], now: datetime) -> Events:
+    """Install (or correct) a meter; unknown accounts are ignored (billing posts them first)."""
+    account = find(db, data["number"], data["branch"])
+    if account is None:
+        return []
+    meter = db.scalar(select(Meter).where(Meter.account_id == account.id,
+                                          Meter.serial == data["serial"]))
+    if meter is None:
+        meter = Meter(account=account, serial=data["serial"])
+        db.add(meter)
+    for field in ("zones", "digits", "installed_on", "verification_due"):
+        setattr(meter, field, data.get(field))
+    meter.removed_on = None
+    account.updated_at = now
+    db.flush()
+    return [("meter_registered", _meter_event(account, meter))]
+
+
+def remove_meter(db: Session, data: dict[str, Any], now: datetime) -> Events:
+    account = find(db, data["number"], data["branch"])
+    meter = account and db.scalar(select(Meter).where(Meter.account_id == account.id,
+                                                      Meter.serial == data["serial"]))
+    if not meter or meter.removed_on is not None:
+        return []
+    meter.removed_on = data["removed_on"]
+    account.updated_at = now
+    return [("meter_unregistered", {"account_id": account.id, "serial": meter.serial,
+                                    "removed_on": meter.removed_on.isoformat()})]

@@ -1,0 +1,120 @@
+"""Tables of the accounts service."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.consumers import ProcessedEventMixin
+from shared.db import UTCDateTime
+from shared.outbox import OutboxMixin
+
+TARIFF_CATEGORIES = ("urban", "rural", "electric_stove", "electric_heating")
+
+
+class AccountsBase(DeclarativeBase):
+    """The accounts service's own metadata."""
+
+
+class Account(AccountsBase):
+    """A personal account (лицевой счёт) as billing knows it."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("number", "branch", name="uq_account_number_branch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20))
+    branch: Mapped[str] = mapped_column(String(32))
+    holder_name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500))
+    contract_number: Mapped[str | None] = mapped_column(String(40))
+    contract_date: Mapped[date | None] = mapped_column(Date)
+    gis_id: Mapped[str | None] = mapped_column(String(40))
+    tariff_category: Mapped[str] = mapped_column(String(20))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    meters: Mapped[list[Meter]] = relationship(back_populates="account",
+                                               order_by="Meter.installed_on")
+
+
+class Meter(AccountsBase):
+    __tablename__ = "meters"
+    __table_args__ = (UniqueConstraint("account_id", "serial", name="uq_meter_account_serial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(40))  # digits only, as billing sends it
+    zones: Mapped[int] = mapped_column(Integer)  # 1, 2 or 3 tariff zones
+    digits: Mapped[int] = mapped_column(Integer)  # digit capacity of the counter
+    installed_on: Mapped[date] = mapped_column(Date)
+    verification_due: Mapped[date | None] = mapped_column(Date)  # next поверка
+    removed_on: Mapped[date | None] = mapped_column(Date)
+
+    account: Mapped[Account] = relationship(back_populates="meters")
+
+
+class Link(AccountsBase):
+    """A user's access to an account: its holder (proved with the bill) or a trusted person."""
+
+    __tablename__ = "links"
+    __table_args__ = (UniqueConstraint("user_id", "account_id", name="uq_link_user_account"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # holder | trusted
+    access: Mapped[str] = mapped_column(String(10))  # full | read
+    granted_by: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paperless: Mapped[bool] = mapped_column(default=False)
+    paperless_email: Mapped[str | None] = mapped_column(String(254))
+    paperless_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()
+
+
+class LinkAttempt(AccountsBase):
+    """A failed "Добавить лицевой счёт": what the rate limit counts."""
+
+    __tablename__ = "link_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Contact(AccountsBase):
+    """The user's confirmed contacts as auth announced them (for paperless bills, notices)."""
+
+    __tablename__ = "contacts"
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ContractRequest(AccountsBase):
+    """«Заключить договор»: a customer without an account asks for a supply contract."""
+
+    __tablename__ = "contract_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    branch: Mapped[str] = mapped_column(String(32))
+    full_name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+
+
+class Outbox(OutboxMixin, AccountsBase):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, AccountsBase):
+    pass

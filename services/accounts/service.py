@@ -1,0 +1,144 @@
+"""The accounts service's nameko entrypoints: thin wrappers over the domain modules."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from nameko.dependency_providers import Config
+
+from services.accounts.domain import branches, registry
+from services.accounts.domain.contract_requests import request_contract
+from services.accounts.domain.links import Deps, Links
+from services.accounts.models import Outbox, ProcessedEvent
+from shared.clock import ClockProvider
+from shared.consumers import claim_event, reliable_event_handler
+from shared.context import RequestContext
+from shared.db import Database
+from shared.events import parse_envelope
+from shared.outbox import record_event
+from shared.service import OutboxProvider, ServiceBase, rpc
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class AccountsService(ServiceBase):
+    """Personal accounts (registry from billing), links to users, trusted persons."""
+
+    name = "accounts"
+
+    config = Config()
+    db = Database("accounts", MIGRATIONS)
+    outbox = OutboxProvider(Outbox)
+    clock = ClockProvider()
+    request = RequestContext()
+
+    def _deps(self) -> Deps:
+        now = self.clock.now()
+        return Deps(db=self.db, config=self.config, now=now,
+                    record=lambda event_type, payload: record_event(
+                        self.db, Outbox, self.name, event_type, payload, now))
+
+    @property
+    def links(self) -> Links:
+        return Links(self._deps())
+
+    def _me(self) -> str:
+        return self.request.principal().user_id
+
+    # ---- reference data ------------------------------------------------------------------
+
+    @rpc
+    def branches(self) -> dict[str, Any]:
+        """The supplier and its branches, for the «Филиал» selector."""
+        return branches.load(self.config.get("ACCOUNTS_BRANCHES_FILE", ""))
+
+    # ---- the customer's accounts ---------------------------------------------------------
+
+    @rpc
+    def my_accounts(self) -> list[dict[str, Any]]:
+        """The caller's accounts; an empty list is «У вас нет лицевых счетов»."""
+        return self.links.accounts(self._me())
+
+    @rpc
+    def link_account(self, number: Any, branch: Any, proof: Any, paperless: Any = False
+                     ) -> dict[str, Any]:
+        """«Добавить лицевой счёт»: number, branch and the proof from the bill."""
+        return self.links.link(self._me(), number, branch, proof, paperless)
+
+    @rpc
+    def get_account(self, account_id: Any) -> dict[str, Any]:
+        """One of the caller's accounts (holders also see who else has access)."""
+        return self.links.account(self._me(), account_id)
+
+    @rpc
+    def unlink_account(self, account_id: Any) -> None:
+        """Removes the account from the caller's cabinet."""
+        self.links.unlink(self._me(), account_id)
+
+    @rpc
+    def set_paperless(self, account_id: Any, paperless: Any) -> dict[str, Any]:
+        """Bills by e-mail instead of paper, per account (needs a confirmed e-mail)."""
+        return self.links.set_paperless(self._me(), account_id, paperless)
+
+    @rpc
+    def grant_access(self, account_id: Any, phone: Any = None, email: Any = None,
+                     access: Any = "read") -> dict[str, Any]:
+        """The holder gives a registered user read-only or full access."""
+        return self.links.grant(self._me(), account_id, phone, email, access)
+
+    @rpc
+    def revoke_access(self, account_id: Any, user_id: Any) -> None:
+        """The holder takes a trusted person's access back."""
+        self.links.revoke(self._me(), account_id, user_id)
+
+    @rpc
+    def request_contract(self, branch: Any, full_name: Any, address: Any, phone: Any = None,
+                         comment: Any = None) -> dict[str, Any]:
+        """«Заключить договор» for a customer without an account."""
+        return request_contract(self._deps(), self._me(), branch, full_name, address, phone,
+                                comment)
+
+    @rpc
+    def check_access(self, account_id: Any, need: str = "read") -> dict[str, Any]:
+        """The ownership rule for every service: may the caller act on this account?
+
+        ``need`` is 'read' or 'full' (submit readings, pay). Raises NotFound when the account
+        is not the caller's, Forbidden when the access is read-only."""
+        link = self.links.access(self._me(), account_id, need)
+        return {"account_id": link.account_id, "number": link.account.number,
+                "branch": link.account.branch, "role": link.role, "access": link.access}
+
+    # ---- events in -----------------------------------------------------------------------
+
+    def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
+        """Once per event id, in the same transaction as its effects and their events."""
+        envelope = parse_envelope(body)
+        deps = self._deps()
+        if claim_event(self.db, ProcessedEvent, envelope, deps.now):
+            for event_type, payload in apply(envelope["payload"]) or ():
+                deps.record(event_type, payload)
+        self.db.commit()
+
+    @reliable_event_handler("billing", "account_upserted")
+    def on_account_upserted(self, body: dict[str, Any]) -> None:
+        self._handle(body, lambda p: registry.upsert_account(self.db, p, self.clock.now()))
+
+    @reliable_event_handler("billing", "account_closed")
+    def on_account_closed(self, body: dict[str, Any]) -> None:
+        self._handle(body, lambda p: registry.close_account(self.db, p, self.clock.now()))
+
+    @reliable_event_handler("billing", "meter_installed")
+    def on_meter_installed(self, body: dict[str, Any]) -> None:
+        self._handle(body, lambda p: registry.install_meter(self.db, p, self.clock.now()))
+
+    @reliable_event_handler("billing", "meter_removed")
+    def on_meter_removed(self, body: dict[str, Any]) -> None:
+        self._handle(body, lambda p: registry.remove_meter(self.db, p, self.clock.now()))
+
+    @reliable_event_handler("auth", "contact_confirmed")
+    def on_contact_confirmed(self, body: dict[str, Any]) -> None:
+        self._handle(body, self.links.contact_confirmed)
+
+    @reliable_event_handler("auth", "user_deleted")
+    def on_user_deleted(self, body: dict[str, Any]) -> None:
+        self._handle(body, self.links.user_deleted)

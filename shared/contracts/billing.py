@@ -1,0 +1,58 @@
+"""Events billing systems publish (exchange ``billing.events``) for the account registry.
+
+A billing system in any language publishes these envelopes; the accounts service keeps its
+registry from them. Account numbers are unique within a branch (филиал), so every event
+names both.
+"""
+from marshmallow import Schema, fields, validate
+
+from shared.events import contract
+
+TARIFF_CATEGORIES = ("urban", "rural", "electric_stove", "electric_heating")
+NUMBER = validate.Regexp(r"^\d{5,20}$", error="5 to 20 digits")
+SERIAL = validate.Regexp(r"^\d{4,40}$", error="4 to 40 digits")
+
+
+class AccountKey(Schema):
+    number = fields.String(required=True, validate=NUMBER)
+    branch = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class MeterData(Schema):
+    serial = fields.String(required=True, validate=SERIAL)
+    zones = fields.Integer(required=True, validate=validate.Range(min=1, max=3))
+    digits = fields.Integer(required=True, validate=validate.Range(min=4, max=9))
+    installed_on = fields.Date(required=True)
+    verification_due = fields.Date(allow_none=True, load_default=None)
+
+
+@contract("billing", "account_upserted")
+class AccountUpserted(AccountKey):
+    """An account was opened or its data changed (holder, address, contract, tariff)."""
+
+    holder_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    contract_number = fields.String(allow_none=True, load_default=None)
+    contract_date = fields.Date(allow_none=True, load_default=None)
+    gis_id = fields.String(allow_none=True, load_default=None)
+    tariff_category = fields.String(required=True, validate=validate.OneOf(TARIFF_CATEGORIES))
+
+
+@contract("billing", "account_closed")
+class AccountClosed(AccountKey):
+    """The supply contract ended; the account stays visible to its users as closed."""
+
+    closed_on = fields.Date(required=True)
+
+
+@contract("billing", "meter_installed")
+class MeterInstalled(AccountKey, MeterData):
+    """A meter was installed on the account (or its data corrected)."""
+
+
+@contract("billing", "meter_removed")
+class MeterRemoved(AccountKey):
+    """A meter was taken off the account (replacement is a removal plus an installation)."""
+
+    serial = fields.String(required=True, validate=SERIAL)
+    removed_on = fields.Date(required=True)

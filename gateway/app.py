@@ -50,13 +50,15 @@ def _bearer_token() -> str:
 def _request_data(route: Route) -> dict[str, Any]:
     if route.source == "query":
         raw: Any = request.args.to_dict()
-    elif route.schema is None:
+    elif route.schema is None and not route.body_arg:
         raw = {}
     else:
         raw = request.get_json(silent=True)
         if not isinstance(raw, dict):
             raise BadRequest("Тело запроса должно быть JSON-объектом",
                              {"body": "expected a JSON object (Content-Type: application/json)"})
+    if route.body_arg:
+        return {route.body_arg: raw}
     if route.schema is None:
         return {}
     try:
@@ -73,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
     config = settings.load() if config is None else config
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config["MAX_JSON_BYTES"]
+    upload_limit = config["MAX_UPLOAD_BYTES"]
     if config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["TRUSTED_PROXIES"])  # type: ignore
     public_key = verification_key(config)
@@ -133,6 +136,8 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
                                                 clock.now())
                 if route.roles and principal.role not in route.roles:
                     raise Forbidden("Недостаточно прав", {"authorization": f"role {principal.role}"})
+            if route.upload:
+                request.max_content_length = upload_limit
             kwargs = {**_request_data(route), **path_args}  # e.g. account_id from the URL
             result = pool.call(service, method, context(token), **kwargs)
             if route.status == 204:

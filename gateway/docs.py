@@ -35,13 +35,17 @@ def _operation(route: Route) -> dict[str, Any]:
         "responses": {str(route.status): {"description": "OK"} if route.status == 204 else {
             "description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
     }
-    if route.schema is not None:
+    if route.body_arg:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": {"type": "object"}}}}
+    elif route.schema is not None:
         if route.source == "query":
             operation["parameters"] = [{"in": "query", "schema": route.schema}]
         else:
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": route.schema}}}
-    for status in sorted({*route.errors, 503} | ({413} if route.schema else set())):
+    for status in sorted({*route.errors, 503} | ({413} if route.schema or route.body_arg
+                                                  else set())):
         operation["responses"][str(status)] = {
             "description": ERROR_TEXT[status],
             "content": {"application/json": {"schema": "ErrorBody"}}}

@@ -100,6 +100,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RPC_TIMEOUT", "10", "Seconds the gateway waits for an RPC reply before 503.", float),
     Setting("READY_TIMEOUT", "2", "Seconds /readyz waits for each service's ping.", float),
     Setting("MAX_JSON_BYTES", "65536", "Largest JSON request body the gateway accepts.", int),
+    Setting("MAX_UPLOAD_BYTES", "7340032",
+            "Largest upload (a photo, base64 in JSON) the gateway accepts (7 MiB: a 5 MB image).",
+            int),
     Setting("TRUSTED_PROXIES", "0",
             "Reverse proxies in front of the gateway whose X-Forwarded-For is trusted.", int),
 )

@@ -26,6 +26,8 @@ class Route:
     source: str = "json"  # or "query"
     tag: str = "auth"
     errors: tuple[int, ...] = field(default=(400, 422))
+    body_arg: str | None = None  # pass the whole JSON object as this one RPC argument
+    upload: bool = False  # a large body (a photo): MAX_UPLOAD_BYTES instead of MAX_JSON_BYTES
 
     @property
     def service(self) -> str:
@@ -49,9 +51,9 @@ class Route:
 
 
 def _collect() -> tuple[Route, ...]:
-    from gateway.routes import accounts, auth
+    from gateway.routes import accounts, auth, profile
 
-    return auth.ROUTES + accounts.ROUTES
+    return auth.ROUTES + accounts.ROUTES + profile.ROUTES
 
 
 ROUTES: tuple[Route, ...] = _collect()

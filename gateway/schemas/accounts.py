@@ -31,3 +31,17 @@ class ContractRequest(Strict):
     address = Text(required=True)
     phone = Text()
     comment = fields.String(validate=validate.Length(max=2000))
+
+
+class Contacts(Strict):
+    email = Text(metadata={"description": "New e-mail: used after its confirmation link"})
+    extra_phones = fields.List(Text(), validate=validate.Length(max=5))
+    postal_address = Text()
+
+
+class Photo(Strict):
+    image_base64 = fields.String(required=True, metadata={"description": "JPEG or PNG, ≤ 5 MB"})
+
+
+class Token(Strict):
+    token = Text(required=True)

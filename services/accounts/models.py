@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.consumers import ProcessedEventMixin
@@ -118,3 +118,39 @@ class Outbox(OutboxMixin, AccountsBase):
 
 class ProcessedEvent(ProcessedEventMixin, AccountsBase):
     pass
+
+
+class Profile(AccountsBase):
+    """РАЗДЕЛ «ПРОФИЛЬ»: the questionnaire tabs, preferences and contact information."""
+
+    __tablename__ = "profiles"
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Основная анкета
+    last_name: Mapped[str | None] = mapped_column(String(60))
+    first_name: Mapped[str | None] = mapped_column(String(60))
+    middle_name: Mapped[str | None] = mapped_column(String(60))
+    last_name_latin: Mapped[str | None] = mapped_column(String(60))
+    first_name_latin: Mapped[str | None] = mapped_column(String(60))
+    gender: Mapped[str | None] = mapped_column(String(10))
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    citizenship: Mapped[str | None] = mapped_column(String(2))  # ISO 3166 alpha-2
+    # Расширенная анкета
+    birth_place: Mapped[str | None] = mapped_column(String(200))
+    snils: Mapped[str | None] = mapped_column(String(11))
+    inn: Mapped[str | None] = mapped_column(String(12))
+    household_size: Mapped[int | None] = mapped_column(Integer)
+    # Личные предпочтения
+    notify_sms: Mapped[bool] = mapped_column(default=True)
+    notify_email: Mapped[bool] = mapped_column(default=True)
+    reading_reminders: Mapped[bool] = mapped_column(default=True)
+    # Контактная информация (the e-mail for bills is the confirmed one in `contacts`)
+    extra_phones: Mapped[str | None] = mapped_column(Text)  # JSON list of E.164 numbers
+    postal_address: Mapped[str | None] = mapped_column(String(500))
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    pending_email_token: Mapped[str | None] = mapped_column(String(64))
+    pending_email_expires: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # «Изменить фото»: a small JPEG, re-encoded from the upload
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

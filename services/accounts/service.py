@@ -9,12 +9,14 @@ from nameko.dependency_providers import Config
 from services.accounts.domain import branches, registry
 from services.accounts.domain.contract_requests import request_contract
 from services.accounts.domain.links import Deps, Links
+from services.accounts.domain.profile import Profiles
 from services.accounts.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
 from shared.consumers import claim_event, reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.events import parse_envelope
+from shared.notify import NotifierProvider
 from shared.outbox import record_event
 from shared.service import OutboxProvider, ServiceBase, rpc
 
@@ -31,6 +33,7 @@ class AccountsService(ServiceBase):
     outbox = OutboxProvider(Outbox)
     clock = ClockProvider()
     request = RequestContext()
+    notifier = NotifierProvider()
 
     def _deps(self) -> Deps:
         now = self.clock.now()
@@ -41,6 +44,10 @@ class AccountsService(ServiceBase):
     @property
     def links(self) -> Links:
         return Links(self._deps())
+
+    @property
+    def profiles(self) -> Profiles:
+        return Profiles(self._deps(), self.notifier)
 
     def _me(self) -> str:
         return self.request.principal().user_id
@@ -108,6 +115,44 @@ class AccountsService(ServiceBase):
         return {"account_id": link.account_id, "number": link.account.number,
                 "branch": link.account.branch, "role": link.role, "access": link.access}
 
+    # ---- РАЗДЕЛ «ПРОФИЛЬ» -----------------------------------------------------------------
+
+    @rpc
+    def get_profile(self) -> dict[str, Any]:
+        """All profile tabs of the caller."""
+        return self.profiles.view(self._me())
+
+    @rpc
+    def update_profile(self, tab: Any, data: Any) -> dict[str, Any]:
+        """Saves one tab: basic, extended or preferences."""
+        return self.profiles.update(self._me(), tab, data)
+
+    @rpc
+    def update_contacts(self, email: Any = None, extra_phones: Any = None,
+                        postal_address: Any = None) -> dict[str, Any]:
+        """Контактная информация; a new e-mail is confirmed by a link first."""
+        return self.profiles.update_contacts(self._me(), email, extra_phones, postal_address)
+
+    @rpc
+    def confirm_profile_email(self, token: Any) -> dict[str, Any]:
+        """The link from the confirmation letter (no login needed: the token is the proof)."""
+        return self.profiles.confirm_email(token)
+
+    @rpc
+    def set_photo(self, image_base64: Any) -> dict[str, Any]:
+        """«Изменить фото»: JPEG or PNG, checked by content, resized."""
+        return self.profiles.set_photo(self._me(), image_base64)
+
+    @rpc
+    def get_photo(self) -> dict[str, Any]:
+        """The caller's photo as base64 JPEG."""
+        return self.profiles.get_photo(self._me())
+
+    @rpc
+    def delete_photo(self) -> None:
+        """Removes the caller's photo."""
+        self.profiles.delete_photo(self._me())
+
     # ---- events in -----------------------------------------------------------------------
 
     def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
@@ -141,4 +186,8 @@ class AccountsService(ServiceBase):
 
     @reliable_event_handler("auth", "user_deleted")
     def on_user_deleted(self, body: dict[str, Any]) -> None:
-        self._handle(body, self.links.user_deleted)
+        def forget(payload: dict[str, Any]) -> None:
+            self.links.user_deleted(payload)
+            self.profiles.forget(payload["user_id"])
+
+        self._handle(body, forget)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:40:31.956780
+Create Date: 2026-11-25 14:48:28.281764
 """
 from alembic import op
 import sqlalchemy as sa
@@ -85,6 +85,33 @@ def upgrade() -> None:
     sa.Column('handled_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('event_id')
     )
+    op.create_table('profiles',
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('last_name', sa.String(length=60), nullable=True),
+    sa.Column('first_name', sa.String(length=60), nullable=True),
+    sa.Column('middle_name', sa.String(length=60), nullable=True),
+    sa.Column('last_name_latin', sa.String(length=60), nullable=True),
+    sa.Column('first_name_latin', sa.String(length=60), nullable=True),
+    sa.Column('gender', sa.String(length=10), nullable=True),
+    sa.Column('nickname', sa.String(length=40), nullable=True),
+    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('citizenship', sa.String(length=2), nullable=True),
+    sa.Column('birth_place', sa.String(length=200), nullable=True),
+    sa.Column('snils', sa.String(length=11), nullable=True),
+    sa.Column('inn', sa.String(length=12), nullable=True),
+    sa.Column('household_size', sa.Integer(), nullable=True),
+    sa.Column('notify_sms', sa.Boolean(), nullable=False),
+    sa.Column('notify_email', sa.Boolean(), nullable=False),
+    sa.Column('reading_reminders', sa.Boolean(), nullable=False),
+    sa.Column('extra_phones', sa.Text(), nullable=True),
+    sa.Column('postal_address', sa.String(length=500), nullable=True),
+    sa.Column('pending_email', sa.String(length=254), nullable=True),
+    sa.Column('pending_email_token', sa.String(length=64), nullable=True),
+    sa.Column('pending_email_expires', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('photo', sa.LargeBinary(), nullable=True),
+    sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('user_id')
+    )
     op.create_table('links',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.String(length=36), nullable=False),
@@ -134,6 +161,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_links_account_id'))
 
     op.drop_table('links')
+    op.drop_table('profiles')
     op.drop_table('processed_events')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_published_at'))

@@ -1,0 +1,25 @@
+"""Routes of РАЗДЕЛ «ПРОФИЛЬ» (served by the accounts service)."""
+from gateway.routes import Route
+from gateway.schemas import accounts as s
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/profile", "accounts.get_profile",
+          "Профиль: основная и расширенная анкеты, предпочтения, контакты", auth=True,
+          tag="profile", errors=(401,)),
+    Route("PUT", "/profile/contacts", "accounts.update_contacts",
+          "Контактная информация (новый e-mail подтверждается ссылкой)", s.Contacts, auth=True,
+          tag="profile", errors=(400, 401, 422)),
+    Route("GET", "/profile/email/confirm", "accounts.confirm_profile_email",
+          "Ссылка из письма: подтверждает новый e-mail профиля", s.Token, source="query",
+          tag="profile", errors=(400, 410, 422)),
+    Route("GET", "/profile/photo", "accounts.get_photo", "Фото профиля (JPEG, base64)",
+          auth=True, tag="profile", errors=(401, 404)),
+    Route("PUT", "/profile/photo", "accounts.set_photo",
+          "«Изменить фото»: JPEG или PNG до 5 МБ", s.Photo, auth=True, upload=True,
+          tag="profile", errors=(400, 401, 413, 422)),
+    Route("DELETE", "/profile/photo", "accounts.delete_photo", "Удалить фото", status=204,
+          auth=True, tag="profile", errors=(401,)),
+    Route("PUT", "/profile/<tab>", "accounts.update_profile",
+          "Сохранить вкладку анкеты: basic, extended или preferences", auth=True,
+          body_arg="data", tag="profile", errors=(400, 401, 404, 422)),
+)

@@ -94,6 +94,9 @@ SETTINGS: tuple[Setting, ...] = (
             "in services/accounts/branches.json."),
     Setting("LINK_ATTEMPTS_HOURLY", "10",
             "Failed «Добавить лицевой счёт» attempts a user may make per hour.", int),
+    Setting("READING_WINDOW_END_DAY", "25",
+            "Last day of the month readings are accepted for that month; reminders go out in "
+            "the 3 days before it.", int),
     Setting("GATEWAY_BIND", "127.0.0.1:8000", "Address the gateway listens on."),
     Setting("GATEWAY_WORKERS", "2", "gunicorn worker processes.", int),
     Setting("GATEWAY_THREADS", "16", "Threads per worker; also the RPC proxy pool size.", int),

@@ -51,9 +51,9 @@ class Route:
 
 
 def _collect() -> tuple[Route, ...]:
-    from gateway.routes import accounts, auth, profile
+    from gateway.routes import accounts, auth, notices, profile
 
-    return auth.ROUTES + accounts.ROUTES + profile.ROUTES
+    return auth.ROUTES + accounts.ROUTES + profile.ROUTES + notices.ROUTES
 
 
 ROUTES: tuple[Route, ...] = _collect()

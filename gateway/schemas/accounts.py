@@ -45,3 +45,9 @@ class Photo(Strict):
 
 class Token(Strict):
     token = Text(required=True)
+
+
+class NoticeQuery(Strict):
+    unread_only = fields.Boolean(load_default=False)
+    before_id = fields.Integer()
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

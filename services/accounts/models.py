@@ -154,3 +154,22 @@ class Profile(AccountsBase):
     # «Изменить фото»: a small JPEG, re-encoded from the upload
     photo: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notice(AccountsBase):
+    """A notice in the user's feed (the count of unread ones is in every page's header)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("user_id", "dedupe_key", name="uq_notice_user_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # The same reminder or event never makes two notices for one user.
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channels: Mapped[str] = mapped_column(String(40))  # where it was delivered: app,sms,email

@@ -1,14 +1,17 @@
 """The accounts service's nameko entrypoints: thin wrappers over the domain modules."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
 from nameko.dependency_providers import Config
+from nameko.timer import timer
 
 from services.accounts.domain import branches, registry
 from services.accounts.domain.contract_requests import request_contract
 from services.accounts.domain.links import Deps, Links
+from services.accounts.domain.notices import Notices
 from services.accounts.domain.profile import Profiles
 from services.accounts.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
@@ -21,6 +24,8 @@ from shared.outbox import record_event
 from shared.service import OutboxProvider, ServiceBase, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Read at import (nameko fixes timer intervals when the class is defined); tests shorten it.
+REMINDER_INTERVAL = float(os.environ.get("REMINDER_INTERVAL", "3600"))
 
 
 class AccountsService(ServiceBase):
@@ -48,6 +53,10 @@ class AccountsService(ServiceBase):
     @property
     def profiles(self) -> Profiles:
         return Profiles(self._deps(), self.notifier)
+
+    @property
+    def notices(self) -> Notices:
+        return Notices(self._deps(), self.notifier)
 
     def _me(self) -> str:
         return self.request.principal().user_id
@@ -153,6 +162,39 @@ class AccountsService(ServiceBase):
         """Removes the caller's photo."""
         self.profiles.delete_photo(self._me())
 
+    # ---- notices and the page header ------------------------------------------------------
+
+    @rpc
+    def my_notices(self, unread_only: Any = False, before_id: Any = None, limit: Any = 20
+                   ) -> dict[str, Any]:
+        """The caller's notice feed, newest first, with the unread count."""
+        return self.notices.feed(self._me(), unread_only, before_id, limit)
+
+    @rpc
+    def mark_notice_read(self, notice_id: Any) -> dict[str, Any]:
+        """Marks one of the caller's notices read."""
+        return self.notices.mark_read(self._me(), notice_id)
+
+    @rpc
+    def mark_all_notices_read(self) -> dict[str, Any]:
+        """Marks every notice of the caller read."""
+        return self.notices.mark_all_read(self._me())
+
+    @rpc
+    def summary(self) -> dict[str, Any]:
+        """What every page's header shows: unread notices and the number of accounts.
+        (The total balance joins when the payments service exists.)"""
+        user_id = self._me()
+        return {"unread_notices": self.notices.unread(user_id),
+                "accounts": len(self.links.accounts(user_id)), "balance": None}
+
+    @timer(interval=REMINDER_INTERVAL)
+    def send_reminders(self) -> None:
+        """Verification dates within 30 days; the reading window closing (once per period)."""
+        notices = self.notices
+        notices.remind_verification()
+        notices.remind_readings(self.config["READING_WINDOW_END_DAY"])
+
     # ---- events in -----------------------------------------------------------------------
 
     def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
@@ -189,5 +231,6 @@ class AccountsService(ServiceBase):
         def forget(payload: dict[str, Any]) -> None:
             self.links.user_deleted(payload)
             self.profiles.forget(payload["user_id"])
+            self.notices.forget(payload["user_id"])
 
         self._handle(body, forget)

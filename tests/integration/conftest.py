@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from flask.testing import FlaskClient
 from nameko.runners import ServiceRunner
+from nameko.testing.services import entrypoint_hook
 from sqlalchemy import create_engine, text
 
 from gateway.app import create_app
@@ -72,6 +73,12 @@ class System:
         finally:
             engine.dispose()
         raise AssertionError(f"accounts never learnt the contacts of {user_id}")
+
+    def tick(self, service: str, timer_method: str) -> Any:
+        """Fire a service's timer now, in its real container (it would fire on its own later)."""
+        container = next(c for c in self.runner.containers if c.service_name == service)
+        with entrypoint_hook(container, timer_method) as fire:
+            return fire()
 
     def billing(self, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Publish as a billing system would (plain pika) and wait until accounts handled it."""

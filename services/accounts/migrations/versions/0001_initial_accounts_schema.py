@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:48:28.281764
+Create Date: 2026-11-25 14:52:34.496760
 """
 from alembic import op
 import sqlalchemy as sa
@@ -63,6 +63,24 @@ def upgrade() -> None:
     with op.batch_alter_table('link_attempts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_link_attempts_attempted_at'), ['attempted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_link_attempts_user_id'), ['user_id'], unique=False)
+
+    op.create_table('notices',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=120), nullable=False),
+    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('channels', sa.String(length=40), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'dedupe_key', name='uq_notice_user_key')
+    )
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notices_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notices_user_id'), ['user_id'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -167,6 +185,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_published_at'))
 
     op.drop_table('outbox')
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notices_user_id'))
+        batch_op.drop_index(batch_op.f('ix_notices_created_at'))
+
+    op.drop_table('notices')
     with op.batch_alter_table('link_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_link_attempts_user_id'))
         batch_op.drop_index(batch_op.f('ix_link_attempts_attempted_at'))

@@ -1,0 +1,167 @@
+"""Notices: a feed per user with read/unread state, delivered also by SMS and e-mail as the
+user chose (Профиль → Личные предпочтения).
+
+Events of other services (a reading accepted, a payment, a bill, a request's status) and the
+service's own reminders (the reading window closing, a meter's verification date) become
+notices through :meth:`Notices.to_account` or :meth:`Notices.to_user`.
+"""
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from services.accounts.domain.links import Deps
+from services.accounts.models import Contact, Link, Meter, Notice, Profile
+from shared.errors import NotFound, ValidationFailed
+from shared.notify import DeliveryFailed, Notifier
+
+log = logging.getLogger(__name__)
+VERIFICATION_NOTICE_DAYS = 30
+PAGE_MAX = 100
+
+
+def notice_view(notice: Notice) -> dict[str, Any]:
+    return {"id": notice.id, "kind": notice.kind, "title": notice.title, "body": notice.body,
+            "account_id": notice.account_id, "created_at": notice.created_at.isoformat(),
+            "read": notice.read_at is not None}
+
+
+class Notices:
+    def __init__(self, deps: Deps, notifier: Notifier | None) -> None:
+        self.d = deps
+        self.db: Session = deps.db
+        self.notifier = notifier
+
+    # ---- making notices ------------------------------------------------------------------
+
+    def to_user(self, user_id: str, kind: str, title: str, body: str, dedupe_key: str,
+                account_id: int | None = None) -> Notice | None:
+        """Add a notice (once per dedupe key) and deliver it by the user's channels."""
+        if self.db.scalar(select(Notice.id).where(Notice.user_id == user_id,
+                                                  Notice.dedupe_key == dedupe_key)):
+            return None
+        profile = self.db.get(Profile, user_id)
+        contact = self.db.get(Contact, user_id)
+        if contact is not None and contact.deleted_at is not None:
+            return None
+        channels = ["app"]
+        if self.notifier is not None and contact is not None:
+            wants_sms = profile.notify_sms if profile else True
+            wants_email = profile.notify_email if profile else True
+            if wants_sms and contact.phone and self._deliver(
+                    lambda: self.notifier.send_sms(contact.phone, f"ЛК НЭСК: {title}. {body}")):
+                channels.append("sms")
+            if wants_email and contact.email and self._deliver(
+                    lambda: self.notifier.send_email(contact.email, f"ЛК НЭСК: {title}", body)):
+                channels.append("email")
+        notice = Notice(user_id=user_id, account_id=account_id, kind=kind, title=title,
+                        body=body, dedupe_key=dedupe_key[:120], created_at=self.d.now,
+                        channels=",".join(channels))
+        self.db.add(notice)
+        return notice
+
+    @staticmethod
+    def _deliver(send: Any) -> bool:
+        # A failed SMS or e-mail must not lose the in-app notice.
+        try:
+            send()
+        except DeliveryFailed:
+            log.warning("notice delivery failed")
+            return False
+        return True
+
+    def to_account(self, account_id: int, kind: str, title: str, body: str,
+                   dedupe_key: str) -> int:
+        """A notice to everyone who has access to the account; returns how many."""
+        users = self.db.scalars(select(Link.user_id).where(Link.account_id == account_id))
+        return sum(self.to_user(user_id, kind, title, body, dedupe_key, account_id) is not None
+                   for user_id in list(users))
+
+    # ---- reminders (timers) --------------------------------------------------------------
+
+    def remind_verification(self, days: int = VERIFICATION_NOTICE_DAYS) -> int:
+        """Meters whose поверка is due within ``days``: one notice per meter and due date."""
+        today = self.d.now.date()
+        meters = self.db.scalars(select(Meter).where(
+            Meter.removed_on.is_(None), Meter.verification_due.is_not(None),
+            Meter.verification_due <= today + timedelta(days=days)))
+        made = 0
+        for meter in meters:
+            due = meter.verification_due.strftime("%d.%m.%Y")
+            made += self.to_account(
+                meter.account_id, "meter_verification",
+                "Срок поверки счётчика", f"Срок поверки счётчика № {meter.serial} — {due}. "
+                "Закажите поверку или замену в разделе «Услуги».",
+                f"verification:{meter.id}:{meter.verification_due.isoformat()}")
+        self.db.commit()
+        return made
+
+    def remind_readings(self, window_end_day: int, days_before: int = 3) -> int:
+        """In the last days of the reading window: a reminder to those who asked for it."""
+        today = self.d.now.date()
+        last_day = min(window_end_day, calendar.monthrange(today.year, today.month)[1])
+        end = date(today.year, today.month, last_day)
+        if not (end - timedelta(days=days_before) <= today <= end):
+            return 0
+        made = 0
+        rows = self.db.execute(select(Link.user_id, Link.account_id).where(Link.access == "full"))
+        for user_id, account_id in list(rows):
+            profile = self.db.get(Profile, user_id)
+            if profile is not None and not profile.reading_reminders:
+                continue
+            made += self.to_user(
+                user_id, "reading_reminder", "Передайте показания",
+                f"Показания за {today.strftime('%m.%Y')} принимаются до "
+                f"{end.strftime('%d.%m.%Y')} включительно.",
+                f"readings:{account_id}:{today.strftime('%Y-%m')}", account_id) is not None
+        self.db.commit()
+        return made
+
+    # ---- the feed ------------------------------------------------------------------------
+
+    def feed(self, user_id: str, unread_only: object = False, before_id: object = None,
+             limit: object = 20) -> dict[str, Any]:
+        try:
+            limit = int(limit)  # type: ignore[arg-type]
+            before = int(before_id) if before_id not in (None, "") else None  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValidationFailed("Неверные параметры списка",
+                                   {"limit": "integers expected"}) from None
+        if not 1 <= limit <= PAGE_MAX:
+            raise ValidationFailed("Не больше 100 уведомлений за раз", {"limit": "1 to 100"})
+        query = select(Notice).where(Notice.user_id == user_id)
+        if unread_only in (True, "true", "1"):
+            query = query.where(Notice.read_at.is_(None))
+        if before is not None:
+            query = query.where(Notice.id < before)
+        notices = list(self.db.scalars(query.order_by(Notice.id.desc()).limit(limit)))
+        return {"notices": [notice_view(n) for n in notices],
+                "unread": self.unread(user_id),
+                "next_before_id": notices[-1].id if len(notices) == limit else None}
+
+    def unread(self, user_id: str) -> int:
+        return self.db.scalar(select(func.count()).select_from(Notice).where(
+            Notice.user_id == user_id, Notice.read_at.is_(None)))
+
+    def mark_read(self, user_id: str, notice_id: object) -> dict[str, Any]:
+        notice = self.db.get(Notice, notice_id) if isinstance(notice_id, int) else None
+        if notice is None or notice.user_id != user_id:
+            raise NotFound("Уведомление не найдено", {"notice_id": "not yours or missing"})
+        notice.read_at = notice.read_at or self.d.now
+        self.db.commit()
+        return notice_view(notice)
+
+    def mark_all_read(self, user_id: str) -> dict[str, Any]:
+        self.db.execute(update(Notice).where(Notice.user_id == user_id, Notice.read_at.is_(None))
+                        .values(read_at=self.d.now))
+        self.db.commit()
+        return {"unread": 0}
+
+    def forget(self, user_id: str) -> None:
+        for notice in self.db.scalars(select(Notice).where(Notice.user_id == user_id)):
+            self.db.delete(notice)

@@ -48,7 +48,8 @@ class AccountsService(ServiceBase):
 
     @property
     def links(self) -> Links:
-        return Links(self._deps())
+        deps = self._deps()
+        return Links(deps, Notices(deps, self.notifier).to_user)
 
     @property
     def profiles(self) -> Profiles:

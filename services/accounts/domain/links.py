@@ -62,8 +62,12 @@ def account_view(account: Account, link: Link, branch_names: Mapping[str, str]) 
 
 
 class Links:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps,
+                 notify: Callable[..., Any] | None = None) -> None:
+        """``notify(user_id, kind, title, body, dedupe_key, account_id)`` tells a user
+        something (a trusted person that they were given access)."""
         self.d = deps
+        self.notify = notify
         self.db = deps.db
         self.now = deps.now
         self.branch_names = branches.names(deps.config.get("ACCOUNTS_BRANCHES_FILE", ""))
@@ -249,6 +253,12 @@ class Links:
             self.db.add(existing)
             self.db.flush()
             self._announce_link(existing, other.user_id)
+            if self.notify is not None:
+                self.notify(other.user_id, "access_granted", "Вам предоставлен доступ к счёту",
+                            f"Лицевой счёт № {link.account.number} "
+                            f"({self.branch_names.get(link.account.branch, link.account.branch)}): "
+                            f"{'полный доступ' if access == 'full' else 'просмотр'}.",
+                            f"granted:{existing.id}", link.account_id)
         existing.access = access
         self.db.commit()
         return {"trusted": self._trusted(link.account_id)}

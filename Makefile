@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install migrate check-broker unit integration bench clean
+.PHONY: run test install migrate demo-data check-broker unit integration bench bench-registry clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ check-broker: install
 migrate: install
 	$(BIN)/python -m shared.migrate
 
-run: install check-broker migrate
+# The demo registry (with the manual's sample bill, account 123456789 in Мостэнергосбыт):
+# idempotent, so every `make run` may load it again.
+demo-data: migrate
+	$(BIN)/python -m services.accounts.cli import-registry services/accounts/demo_registry.csv --quiet
+
+run: install check-broker migrate demo-data
 	@echo "Portal API: http://$${GATEWAY_BIND:-127.0.0.1:8000}/api/v1/docs  (SMS and e-mail land in var/outbox/)"
 	$(BIN)/honcho start -f Procfile
 
@@ -37,6 +42,9 @@ unit: install
 
 bench: install
 	$(BIN)/python bench/auth_gateway.py
+
+bench-registry: install
+	$(BIN)/python bench/import_registry.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -13,8 +13,9 @@ from services.auth.models import Captcha
 from shared.blocking import offload
 from shared.errors import ValidationFailed
 
-# No 0/O, 1/I/L: people misread them.
-ALPHABET = "ABCDEFGHJKMNPRSTUVWXYZ23456789"
+# Only characters nobody confuses in a distorted picture: no 0/O/Q/D, 1/I/L, 2/Z, 5/S,
+# 6/G, 8/B (tried by hand: "U54 6A" read as "US46A").
+ALPHABET = "ACEFHJKMNPRTUVWXY34579"
 LENGTH = 5
 _image = ImageCaptcha(width=200, height=70)
 

@@ -6,7 +6,8 @@ import importlib
 from shared import settings
 from shared.db import migrate
 
-SERVICE_MODULES = {"auth": "services.auth.service", "accounts": "services.accounts.service"}
+SERVICE_MODULES = {"auth": "services.auth.service", "accounts": "services.accounts.service",
+                   "readings": "services.readings.service"}
 
 
 def main() -> None:

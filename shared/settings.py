@@ -94,6 +94,11 @@ SETTINGS: tuple[Setting, ...] = (
             "in services/accounts/branches.json."),
     Setting("LINK_ATTEMPTS_HOURLY", "10",
             "Failed «Добавить лицевой счёт» attempts a user may make per hour.", int),
+    Setting("READING_WINDOW_START_DAY", "15",
+            "First day of the month readings are accepted (Кубань: 23; most suppliers: 15).", int),
+    Setting("HIGH_CONSUMPTION_FACTOR", "3",
+            "A reading whose consumption exceeds this many times the usual monthly average "
+            "needs the customer's confirmation.", float),
     Setting("READING_WINDOW_END_DAY", "25",
             "Last day of the month readings are accepted for that month; reminders go out in "
             "the 3 days before it.", int),

@@ -51,9 +51,10 @@ class Route:
 
 
 def _collect() -> tuple[Route, ...]:
-    from gateway.routes import accounts, auth, notices, profile
+    from gateway.routes import accounts, auth, notices, profile, readings
 
-    return auth.ROUTES + accounts.ROUTES + profile.ROUTES + notices.ROUTES
+    return (auth.ROUTES + accounts.ROUTES + profile.ROUTES + notices.ROUTES
+            + readings.ROUTES)
 
 
 ROUTES: tuple[Route, ...] = _collect()

@@ -50,6 +50,26 @@ class MeterInstalled(AccountKey, MeterData):
     """A meter was installed on the account (or its data corrected)."""
 
 
+REJECT_REASONS = ("in_future", "less_than_previous", "greater_than_later", "duplicate",
+                  "meter_decommissioned", "outside_contract", "implausibly_high",
+                  "window_closed")
+
+
+@contract("billing", "reading_accepted")
+class ReadingAccepted(Schema):
+    """Billing took a submitted reading into the bill."""
+
+    reading_id = fields.Integer(required=True)
+
+
+@contract("billing", "reading_rejected")
+class ReadingRejected(Schema):
+    """Billing refused a submitted reading, for one of the fixed reasons."""
+
+    reading_id = fields.Integer(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(REJECT_REASONS))
+
+
 @contract("billing", "meter_removed")
 class MeterRemoved(AccountKey):
     """A meter was taken off the account (replacement is a removal plus an installation)."""

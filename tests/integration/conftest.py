@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from gateway.app import create_app
 from services.accounts.service import AccountsService
 from services.auth.service import AuthService
+from services.readings.service import ReadingsService
 from shared.clock import Clock, clock
 from tests.conftest import CAPTCHA, make_config
 from tests.fakes.smtp_server import FakeSmtp
@@ -82,9 +83,13 @@ class System:
 
     def billing(self, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Publish as a billing system would (plain pika) and wait until accounts handled it."""
+        return self.billing_to("accounts", event_type, payload)
+
+    def billing_to(self, service: str, event_type: str, payload: dict[str, Any]
+                   ) -> dict[str, Any]:
+        """Publish a billing event and wait until ``service`` handled it."""
         envelope = publish(self.amqp_uri, "billing", event_type, payload)
-        wait_handled(self.config["ACCOUNTS_DATABASE_URL"],
-                     event_id=envelope["id"])
+        wait_handled(self.config[f"{service.upper()}_DATABASE_URL"], event_id=envelope["id"])
         return envelope
 
 
@@ -96,11 +101,12 @@ def system(amqp_uri: str, new_database: Callable[[str], str],
     config = make_config(
         tmp_path_factory.mktemp("var"), amqp_uri, AUTH_DATABASE_URL=new_database("auth"),
         ACCOUNTS_DATABASE_URL=new_database("accounts"),
+        READINGS_DATABASE_URL=new_database("readings"),
         SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=sms.account_sid,
         TWILIO_AUTH_TOKEN=sms.auth_token, TWILIO_FROM="+15005550006", TWILIO_API_BASE=sms.url,
         EMAIL_BACKEND="smtp", SMTP_HOST=mail.host, SMTP_PORT=mail.port)
     runner = ServiceRunner(config)
-    for service in (AuthService, AccountsService):
+    for service in (AuthService, AccountsService, ReadingsService):
         runner.add_service(service)
     runner.start()
     app = create_app(config)

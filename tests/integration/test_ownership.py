@@ -11,6 +11,7 @@ from tests.integration.test_accounts import link, post_account
 BODIES = {
     "accounts.set_paperless": {"paperless": False},
     "accounts.grant_access": {"phone": "+79180000000", "access": "read"},
+    "readings.submit": {"meter_serial": "1000911502333", "values": [1]},
 }
 
 
@@ -30,6 +31,7 @@ def test_a_stranger_is_refused_on_every_route_that_names_a_resource(sys):
         assert response.status_code in (403, 404), (route.method, route.path, response.json)
         checked.append(route.rpc)
     assert {"accounts.get_account", "accounts.unlink_account", "accounts.revoke_access",
-            "accounts.mark_notice_read"} <= set(checked)
+            "accounts.mark_notice_read", "readings.submit", "readings.history",
+            "readings.meters"} <= set(checked)
     # and the owner still has it all
     assert sys.client.get(f"/api/v1/accounts/{account_id}", headers=bearer(owner)).status_code == 200

@@ -285,11 +285,11 @@ def test_unknown_service_is_503_at_once(platform):
 
 
 def test_gateway_readiness_and_api_say_which_service_is_down(platform):
-    # auth and accounts do not run in this module: readiness says so, their routes answer 503.
+    # the portal's services do not run in this module: readiness says so, routes answer 503.
     client = create_app(platform["config"]).test_client()
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.json["down"] == ["accounts", "auth"]
+    assert ready.status_code == 503 and ready.json["down"] == ["accounts", "auth", "readings"]
     response = client.post("/api/v1/auth/captcha")
     assert response.status_code == 503
     assert response.json["error"]["code"] == "service_unavailable"

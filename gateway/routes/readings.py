@@ -1,0 +1,17 @@
+"""Routes of the readings service: ПЕРЕДАЧА ПОКАЗАНИЙ and the Показания tab."""
+from gateway.routes import Route
+from gateway.schemas import readings as s
+
+ACCOUNT = "/accounts/<int:account_id>"
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", ACCOUNT + "/meters", "readings.meters",
+          "Счётчики лицевого счёта: зоны, последние показания, дата поверки", auth=True,
+          tag="readings", errors=(401, 404)),
+    Route("POST", ACCOUNT + "/readings", "readings.submit",
+          "Передать показания (по одному числу на зону счётчика)", s.Submit, 201, auth=True,
+          tag="readings", errors=(400, 401, 403, 404, 410, 422)),
+    Route("GET", ACCOUNT + "/readings", "readings.history",
+          "История показаний по счётчикам и периодам, с расходом", auth=True, tag="readings",
+          errors=(401, 404)),
+)

@@ -1,0 +1,1 @@
+"""Rules of the readings service, free of nameko."""

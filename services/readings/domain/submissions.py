@@ -1,0 +1,203 @@
+"""ПЕРЕДАЧА ПОКАЗАНИЙ and the Показания tab: submit a reading, billing's decision, history."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.readings.domain import rules
+from services.readings.models import REJECT_REASONS, Meter, Reading
+from shared.errors import Gone, NotFound, ValidationFailed
+
+LIVE = ("pending", "accepted")  # the statuses that count as "the" reading of a period
+
+
+@dataclass
+class Deps:
+    db: Session
+    config: Mapping[str, Any]
+    now: datetime
+    record: Callable[[str, dict[str, Any]], Any]
+
+
+def reading_view(reading: Reading, consumption: list[int] | None = None) -> dict[str, Any]:
+    return {"id": reading.id, "meter_serial": reading.meter_serial, "period": reading.period,
+            "values": reading.values, "consumption": consumption,
+            "rolled_over": reading.rolled_over, "source": reading.source,
+            "status": reading.status, "reason": reading.reason,
+            "submitted_at": reading.submitted_at.isoformat()}
+
+
+class Readings:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+        self.db = deps.db
+        self.now = deps.now
+        self.window = rules.Window(deps.config["READING_WINDOW_START_DAY"],
+                                   deps.config["READING_WINDOW_END_DAY"])
+
+    # ---- meters (a copy fed by accounts' events) -----------------------------------------
+
+    def meter_registered(self, payload: dict[str, Any]) -> None:
+        meter = self.db.scalar(select(Meter).where(Meter.account_id == payload["account_id"],
+                                                   Meter.serial == payload["serial"]))
+        if meter is None:
+            meter = Meter(account_id=payload["account_id"], serial=payload["serial"])
+            self.db.add(meter)
+        for field in ("number", "branch", "zones", "digits", "installed_on", "verification_due"):
+            setattr(meter, field, payload[field])
+        meter.removed_on = None
+
+    def meter_unregistered(self, payload: dict[str, Any]) -> None:
+        meter = self.db.scalar(select(Meter).where(Meter.account_id == payload["account_id"],
+                                                   Meter.serial == payload["serial"]))
+        if meter is not None:
+            meter.removed_on = payload["removed_on"]
+
+    def meters(self, account_id: int) -> list[dict[str, Any]]:
+        """The account's meters now in service, with the last reading and the поверка date."""
+        out = []
+        for meter in self.db.scalars(select(Meter).where(
+                Meter.account_id == account_id, Meter.removed_on.is_(None)).order_by(Meter.id)):
+            last = self._last(meter, before_period=None)
+            out.append({"serial": meter.serial, "zones": meter.zones, "digits": meter.digits,
+                        "verification_due": meter.verification_due.isoformat()
+                        if meter.verification_due else None,
+                        "last_reading": reading_view(last) if last else None})
+        return out
+
+    # ---- submitting ----------------------------------------------------------------------
+
+    def _last(self, meter: Meter, before_period: str | None) -> Reading | None:
+        query = select(Reading).where(Reading.account_id == meter.account_id,
+                                      Reading.meter_serial == meter.serial,
+                                      Reading.status.in_(LIVE))
+        if before_period is not None:
+            query = query.where(Reading.period < before_period)
+        return self.db.scalar(query.order_by(Reading.period.desc(), Reading.id.desc()).limit(1))
+
+    def _history_consumption(self, meter: Meter, before_period: str) -> list[int]:
+        readings = list(self.db.scalars(select(Reading).where(
+            Reading.account_id == meter.account_id, Reading.meter_serial == meter.serial,
+            Reading.status == "accepted", Reading.period < before_period)
+            .order_by(Reading.period)))
+        totals = []
+        for previous, current in zip(readings, readings[1:]):
+            try:
+                totals.append(sum(rules.consumption(p, c, meter.digits)[0]
+                                  for p, c in zip(previous.values, current.values)))
+            except ValueError:
+                continue
+        return totals
+
+    def submit(self, user_id: str | None, account_id: int, meter_serial: object, values: object,
+               confirm: object = False, source: str = "manual") -> dict[str, Any]:
+        """Check and store a reading for this period; billing hears of it by an event."""
+        if not isinstance(meter_serial, str) or not meter_serial:
+            raise ValidationFailed("Выберите счётчик", {"meter_serial": "required"})
+        meter = self.db.scalar(select(Meter).where(Meter.account_id == account_id,
+                                                   Meter.serial == meter_serial))
+        if meter is None:
+            raise NotFound("На этом лицевом счёте нет такого счётчика",
+                           {"meter_serial": "not on this account"})
+        if meter.removed_on is not None:
+            raise Gone("Этот счётчик снят, передайте показания нового",
+                       {"meter_serial": "meter decommissioned"})
+        today = self.now.date()
+        if not self.window.is_open(today):
+            start, end = self.window.next_opening(today)
+            raise ValidationFailed(
+                f"Показания принимаются с {start:%d.%m.%Y} по {end:%d.%m.%Y}",
+                {"period": f"window closed; next window {start.isoformat()} to {end.isoformat()}"})
+        current = rules.check_values(values, meter.zones, meter.digits)
+        period = rules.period_of(today)
+        previous = self._last(meter, before_period=period)
+        used, rolled = [], False
+        for index, value in enumerate(current):
+            if previous is None:
+                used.append(None)
+                continue
+            try:
+                amount, zone_rolled = rules.consumption(previous.values[index], value, meter.digits)
+            except ValueError:
+                raise ValidationFailed(
+                    f"Показания меньше предыдущих ({previous.values[index]})",
+                    {f"values[{index}]": "less than previous"}) from None
+            used.append(amount)
+            rolled = rolled or zone_rolled
+        usual = rules.average(self._history_consumption(meter, period))
+        factor = self.d.config["HIGH_CONSUMPTION_FACTOR"]
+        total = sum(u for u in used if u is not None)
+        if usual and total > factor * usual and confirm is not True:
+            raise ValidationFailed(
+                f"Расход {total} кВт·ч намного больше обычного ({usual:.0f} кВт·ч в месяц). "
+                "Проверьте показания и подтвердите", {"confirm": "implausibly high: confirm"})
+        for earlier in self.db.scalars(select(Reading).where(
+                Reading.account_id == account_id, Reading.meter_serial == meter.serial,
+                Reading.period == period, Reading.status.in_(LIVE))):
+            earlier.status = "replaced"  # the window is open: the new one counts, both kept
+        reading = Reading(account_id=account_id, meter_serial=meter.serial, period=period,
+                          t1=current[0], t2=current[1] if len(current) > 1 else None,
+                          t3=current[2] if len(current) > 2 else None, rolled_over=rolled,
+                          source=source, status="pending", submitted_by=user_id,
+                          submitted_at=self.now)
+        self.db.add(reading)
+        self.db.flush()
+        self.d.record("reading_submitted", {
+            "reading_id": reading.id, "account_id": account_id, "number": meter.number,
+            "branch": meter.branch, "meter_serial": meter.serial, "period": period,
+            "values": current, "rolled_over": rolled, "source": source,
+            "submitted_at": self.now.isoformat()})
+        self.db.commit()
+        return {**reading_view(reading, used if previous else None),
+                "message": "Показания приняты"}
+
+    # ---- billing's decision --------------------------------------------------------------
+
+    def decided(self, payload: dict[str, Any], accepted: bool) -> None:
+        reading = self.db.get(Reading, payload["reading_id"])
+        if reading is None or reading.status == "replaced":
+            return
+        reason = payload.get("reason")
+        if not accepted and reason not in REJECT_REASONS:
+            reason = "duplicate" if reason is None else reason
+        reading.status = "accepted" if accepted else "rejected"
+        reading.reason = None if accepted else reason
+        reading.decided_at = self.now
+
+    # ---- the Показания tab ---------------------------------------------------------------
+
+    def history(self, account_id: int) -> list[dict[str, Any]]:
+        """Per meter, every reading by period (replaced and rejected too), with consumption
+        against the previous live reading: data for a chart and a table."""
+        out = []
+        for meter in self.db.scalars(select(Meter).where(Meter.account_id == account_id)
+                                     .order_by(Meter.id)):
+            rows, previous = [], None
+            for reading in self.db.scalars(select(Reading).where(
+                    Reading.account_id == account_id, Reading.meter_serial == meter.serial)
+                    .order_by(Reading.period, Reading.id)):
+                used = None
+                if previous is not None and reading.status in LIVE:
+                    try:
+                        used = [rules.consumption(p, c, meter.digits)[0]
+                                for p, c in zip(previous.values, reading.values)]
+                    except ValueError:
+                        used = None
+                rows.append(reading_view(reading, used))
+                if reading.status in LIVE:
+                    previous = reading
+            out.append({"serial": meter.serial, "zones": meter.zones,
+                        "removed_on": meter.removed_on.isoformat() if meter.removed_on else None,
+                        "readings": rows})
+        return out
+
+
+def require_int(account_id: object) -> int:
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        raise ValidationFailed("Неверный лицевой счёт", {"account_id": "must be an integer"})
+    return account_id
+

@@ -1,0 +1,87 @@
+"""The readings service's nameko entrypoints."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy
+
+from services.readings.domain.submissions import Deps, Readings, require_int
+from services.readings.models import Outbox, ProcessedEvent
+from shared.clock import ClockProvider
+from shared.consumers import claim_event, reliable_event_handler
+from shared.context import RequestContext
+from shared.db import Database
+from shared.events import parse_envelope
+from shared.outbox import record_event
+from shared.service import OutboxProvider, ServiceBase, rpc
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class ReadingsService(ServiceBase):
+    """Meter readings: submission rules, billing's decisions, history."""
+
+    name = "readings"
+
+    config = Config()
+    db = Database("readings", MIGRATIONS)
+    outbox = OutboxProvider(Outbox)
+    clock = ClockProvider()
+    request = RequestContext()
+    accounts = RpcProxy("accounts")
+
+    @property
+    def readings(self) -> Readings:
+        now = self.clock.now()
+        return Readings(Deps(db=self.db, config=self.config, now=now,
+                             record=lambda event_type, payload: record_event(
+                                 self.db, Outbox, self.name, event_type, payload, now)))
+
+    def _allowed(self, account_id: Any, need: str) -> int:
+        """The one ownership rule lives in accounts: ask it (the caller's token travels along)."""
+        self.request.principal()
+        account_id = require_int(account_id)
+        self.accounts.check_access(account_id=account_id, need=need)
+        return account_id
+
+    @rpc
+    def meters(self, account_id: Any) -> list[dict[str, Any]]:
+        """The account's meters with their last reading and verification date."""
+        return self.readings.meters(self._allowed(account_id, "read"))
+
+    @rpc
+    def submit(self, account_id: Any, meter_serial: Any, values: Any, confirm: Any = False
+               ) -> dict[str, Any]:
+        """ПЕРЕДАЧА ПОКАЗАНИЙ: one value per zone of one meter, for this period."""
+        account_id = self._allowed(account_id, "full")
+        return self.readings.submit(self.request.principal().user_id, account_id, meter_serial,
+                                    values, confirm)
+
+    @rpc
+    def history(self, account_id: Any) -> list[dict[str, Any]]:
+        """The Показания tab: readings by meter and period, with consumption."""
+        return self.readings.history(self._allowed(account_id, "read"))
+
+    def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
+        envelope = parse_envelope(body)
+        if claim_event(self.db, ProcessedEvent, envelope, self.clock.now()):
+            apply(envelope["payload"])
+        self.db.commit()
+
+    @reliable_event_handler("accounts", "meter_registered")
+    def on_meter_registered(self, body: dict[str, Any]) -> None:
+        self._handle(body, self.readings.meter_registered)
+
+    @reliable_event_handler("accounts", "meter_unregistered")
+    def on_meter_unregistered(self, body: dict[str, Any]) -> None:
+        self._handle(body, self.readings.meter_unregistered)
+
+    @reliable_event_handler("billing", "reading_accepted")
+    def on_reading_accepted(self, body: dict[str, Any]) -> None:
+        self._handle(body, lambda p: self.readings.decided(p, accepted=True))
+
+    @reliable_event_handler("billing", "reading_rejected")
+    def on_reading_rejected(self, body: dict[str, Any]) -> None:
+        self._handle(body, lambda p: self.readings.decided(p, accepted=False))

@@ -1,0 +1,24 @@
+"""Events of the readings service (exchange ``readings.events``)."""
+from marshmallow import Schema, fields, validate
+
+from shared.events import contract
+
+
+@contract("readings", "reading_submitted")
+class ReadingSubmitted(Schema):
+    """A customer's reading passed the portal's checks; billing accepts or rejects it
+    (billing.reading_accepted / billing.reading_rejected with the same reading_id)."""
+
+    reading_id = fields.Integer(required=True)
+    account_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    branch = fields.String(required=True)
+    meter_serial = fields.String(required=True)
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    values = fields.List(fields.Integer(validate=validate.Range(min=0)), required=True,
+                         validate=validate.Length(min=1, max=3),
+                         metadata={"description": "Zone readings: 1-эт, 2-эт, 3-эт"})
+    rolled_over = fields.Boolean(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(
+        ("manual", "photo", "automatic", "inspector", "estimated")))
+    submitted_at = fields.AwareDateTime(required=True)

@@ -1,0 +1,184 @@
+"""ПЕРЕДАЧА ПОКАЗАНИЙ and the Показания tab, through the gateway, with billing on the bus."""
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+
+import jsonschema
+import pytest
+
+from shared.contracts.__main__ import all_schemas
+from tests.integration.helpers import bearer, error, login, new_phone, register_by_phone
+from tests.integration.test_accounts import link, post_account
+
+API = "/api/v1"
+
+
+def move_to(sys, day: date) -> None:
+    target = datetime(day.year, day.month, day.day, 12, 0, tzinfo=timezone.utc)
+    sys.clock.advance(seconds=(target - sys.clock.now()).total_seconds())
+
+
+def month_day(sys, months_back: int, day: int) -> date:
+    today = sys.clock.now().date()
+    month = today.month - months_back
+    year = today.year + (month - 1) // 12
+    return date(year, (month - 1) % 12 + 1, day)
+
+
+def customer_with_meter(sys, serial="1000911502333", zones=1, digits=5):
+    """A customer (tokens issued at the clock's time) with a linked account and its meter."""
+    tokens = register_by_phone(sys, new_phone())
+    number = post_account(sys, serial="")
+    sys.billing("meter_installed", {"number": number, "branch": "mostovskoy", "serial": serial,
+                                    "zones": zones, "digits": digits,
+                                    "installed_on": "2015-03-01",
+                                    "verification_due": "2031-03-01"})
+    account_id = link(sys, tokens, number, proof=serial[-4:]).json["id"]
+    deadline = time.monotonic() + 10
+    while not sys.client.get(f"{API}/accounts/{account_id}/meters", headers=bearer(tokens)).json:
+        assert time.monotonic() < deadline, "readings never learnt the meter"
+        time.sleep(0.05)
+    return tokens, account_id, number
+
+
+def next_month(sys, tokens) -> dict:
+    """A month later (day 20, in the window); the customer signs in again."""
+    move_to(sys, month_day(sys, -1, 20))
+    response = login(sys, phone=tokens["user"]["phone"])
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def submit(sys, tokens, account_id, values, serial="1000911502333", **extra):
+    return sys.client.post(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens),
+                           json={"meter_serial": serial, "values": values, **extra})
+
+
+def decide(sys, reading_id, accepted=True, reason=None):
+    if accepted:
+        sys.billing_to("readings", "reading_accepted", {"reading_id": reading_id})
+    else:
+        sys.billing_to("readings", "reading_rejected", {"reading_id": reading_id, "reason": reason})
+
+
+@pytest.fixture
+def in_window(sys):
+    move_to(sys, month_day(sys, 0, 20))
+
+
+def test_submit_a_reading_billing_hears_and_decides(sys, in_window):
+    tokens, account_id, number = customer_with_meter(sys)
+    meters = sys.client.get(f"{API}/accounts/{account_id}/meters", headers=bearer(tokens)).json
+    assert meters[0]["verification_due"] == "2031-03-01" and meters[0]["zones"] == 1
+    tap = sys.tap("readings")
+    response = submit(sys, tokens, account_id, [3007])
+    assert response.status_code == 201, response.json
+    assert response.json["status"] == "pending" and response.json["source"] == "manual"
+    event = tap.wait_for("reading_submitted", lambda p: p["reading_id"] == response.json["id"])
+    schema = next(s for s in all_schemas() if s["title"] == "readings.reading_submitted v1")
+    jsonschema.validate(event, schema, format_checker=jsonschema.FormatChecker())
+    assert event["payload"]["number"] == number and event["payload"]["values"] == [3007]
+    tap.close()
+    decide(sys, response.json["id"])
+    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
+    assert history[0]["readings"][0]["status"] == "accepted"
+
+
+@pytest.mark.parametrize("values,field,reason", [
+    ([1, 2], "values", "a list of 1 number(s)"),
+    ([-5], "values[0]", "negative"),
+    (["12.5"], "values[0]", "a whole number"),
+    ([100000], "values[0]", "more than 5 digits"),
+])
+def test_values_are_checked(sys, in_window, values, field, reason):
+    tokens, account_id, _ = customer_with_meter(sys)
+    response = submit(sys, tokens, account_id, values)
+    assert response.status_code == 422 and error(response)["fields"] == {field: reason}
+
+
+def test_outside_the_window_says_when_the_next_one_opens(sys):
+    move_to(sys, month_day(sys, 0, 26))
+    tokens, account_id, _ = customer_with_meter(sys)
+    response = submit(sys, tokens, account_id, [3007])
+    assert response.status_code == 422
+    nxt = month_day(sys, -1, 15)
+    assert f"{nxt:%d.%m.%Y}" in error(response)["message"]
+    assert "window closed" in error(response)["fields"]["period"]
+
+
+def test_less_than_previous_and_a_rollover(sys):
+    move_to(sys, month_day(sys, 1, 20))
+    tokens, account_id, _ = customer_with_meter(sys)
+    first = submit(sys, tokens, account_id, [99990])
+    decide(sys, first.json["id"])
+    tokens = next_month(sys, tokens)
+    less = submit(sys, tokens, account_id, [50000])
+    assert less.status_code == 422 and error(less)["fields"] == {"values[0]": "less than previous"}
+    rolled = submit(sys, tokens, account_id, [15])
+    assert rolled.status_code == 201 and rolled.json["rolled_over"] is True
+    assert rolled.json["consumption"] == [25]
+
+
+def test_a_second_submission_replaces_the_first_and_both_stay_in_history(sys, in_window):
+    tokens, account_id, _ = customer_with_meter(sys)
+    assert submit(sys, tokens, account_id, [3007]).status_code == 201
+    assert submit(sys, tokens, account_id, [3070]).status_code == 201
+    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
+    assert [(r["values"], r["status"]) for r in history[0]["readings"]] == [
+        ([3007], "replaced"), ([3070], "pending")]
+
+
+def test_unusually_high_consumption_needs_confirmation(sys):
+    move_to(sys, month_day(sys, 4, 20))
+    tokens, account_id, _ = customer_with_meter(sys)
+    value = 1000
+    for month in range(4):  # four accepted months, 200 kWh each after the first
+        if month:
+            tokens = next_month(sys, tokens)
+        response = submit(sys, tokens, account_id, [value])
+        assert response.status_code == 201, response.json
+        decide(sys, response.json["id"])
+        value += 200
+    tokens = next_month(sys, tokens)
+    high = submit(sys, tokens, account_id, [value + 5000])
+    assert high.status_code == 422 and error(high)["fields"] == {"confirm": "implausibly high: confirm"}
+    confirmed = submit(sys, tokens, account_id, [value + 5000], confirm=True)
+    assert confirmed.status_code == 201 and confirmed.json["consumption"] == [5200]
+
+
+def test_billing_rejects_with_a_reason_the_customer_sees(sys, in_window):
+    tokens, account_id, _ = customer_with_meter(sys)
+    reading = submit(sys, tokens, account_id, [3007]).json
+    decide(sys, reading["id"], accepted=False, reason="implausibly_high")
+    row = sys.client.get(f"{API}/accounts/{account_id}/readings",
+                         headers=bearer(tokens)).json[0]["readings"][0]
+    assert row["status"] == "rejected" and row["reason"] == "implausibly_high"
+
+
+def test_only_those_with_full_access_submit(sys, in_window):
+    tokens, account_id, number = customer_with_meter(sys)
+    stranger = register_by_phone(sys, new_phone())
+    assert submit(sys, stranger, account_id, [3007]).status_code == 404
+    assert sys.client.get(f"{API}/accounts/{account_id}/readings",
+                          headers=bearer(stranger)).status_code == 404
+    helper = register_by_phone(sys, new_phone())
+    sys.wait_contact(helper["user"]["id"])
+    sys.client.post(f"{API}/accounts/{account_id}/trusted", headers=bearer(tokens),
+                    json={"phone": helper["user"]["phone"], "access": "read"})
+    assert submit(sys, helper, account_id, [3007]).status_code == 403
+    assert sys.client.get(f"{API}/accounts/{account_id}/readings",
+                          headers=bearer(helper)).status_code == 200
+
+
+def test_a_removed_meter_takes_no_readings(sys, in_window):
+    tokens, account_id, number = customer_with_meter(sys)
+    sys.billing("meter_removed", {"number": number, "branch": "mostovskoy",
+                                  "serial": "1000911502333", "removed_on": "2026-01-01"})
+    deadline = time.monotonic() + 10
+    while sys.client.get(f"{API}/accounts/{account_id}/meters", headers=bearer(tokens)).json:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    response = submit(sys, tokens, account_id, [3007])
+    assert response.status_code == 410 and error(response)["fields"] == {
+        "meter_serial": "meter decommissioned"}

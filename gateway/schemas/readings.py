@@ -10,3 +10,11 @@ class Submit(Strict):
                          metadata={"description": "Показания по зонам: [1-эт, 2-эт, 3-эт]",
                                    "example": [3200]})
     confirm = fields.Boolean(metadata={"description": "Подтверждаю необычно большой расход"})
+
+
+class QuickSubmit(Submit):
+    number = Text(required=True, metadata={"example": "123456789"})
+    branch = Text(required=True, metadata={"example": "mostovskoy"})
+    proof = Text(required=True, metadata={"example": "2333"})
+    captcha_id = Text(required=True)
+    captcha_answer = Text(required=True)

@@ -116,6 +116,13 @@ class AccountsService(ServiceBase):
                                 comment)
 
     @rpc
+    def account_by_proof(self, number: Any, branch: Any, proof: Any) -> dict[str, Any]:
+        """For quick actions without signing in (submitting readings): the account whose bill
+        the caller holds. Failures are rate-limited per client address."""
+        account = self.links.proved(f"ip:{self.request.client_ip}", number, branch, proof)
+        return {"account_id": account.id, "number": account.number, "branch": account.branch}
+
+    @rpc
     def check_access(self, account_id: Any, need: str = "read") -> dict[str, Any]:
         """The ownership rule for every service: may the caller act on this account?
 

@@ -71,6 +71,11 @@ class AuthService(ServiceBase):
         return self.flows.captcha()
 
     @rpc
+    def solve_captcha(self, captcha_id: Any, captcha_answer: Any) -> None:
+        """Spends a captcha for another service's form (quick reading submission)."""
+        self.flows.solve_captcha(captcha_id, captcha_answer)
+
+    @rpc
     def register_phone(self, phone: Any, captcha_id: Any, captcha_answer: Any) -> dict[str, Any]:
         """Registration by phone, step 1: sends an SMS code."""
         return self.flows.register_phone(phone, captcha_id, captcha_answer)

@@ -31,6 +31,7 @@ class ReadingsService(ServiceBase):
     clock = ClockProvider()
     request = RequestContext()
     accounts = RpcProxy("accounts")
+    auth = RpcProxy("auth")
 
     @property
     def readings(self) -> Readings:
@@ -58,6 +59,16 @@ class ReadingsService(ServiceBase):
         account_id = self._allowed(account_id, "full")
         return self.readings.submit(self.request.principal().user_id, account_id, meter_serial,
                                     values, confirm)
+
+    @rpc
+    def quick_submit(self, number: Any, branch: Any, proof: Any, captcha_id: Any,
+                     captcha_answer: Any, meter_serial: Any, values: Any, confirm: Any = False
+                     ) -> dict[str, Any]:
+        """Submission without signing in: account number, branch and the bill's proof, with a
+        captcha; rate-limited per client address by accounts."""
+        self.auth.solve_captcha(captcha_id=captcha_id, captcha_answer=captcha_answer)
+        account = self.accounts.account_by_proof(number=number, branch=branch, proof=proof)
+        return self.readings.submit(None, account["account_id"], meter_serial, values, confirm)
 
     @rpc
     def history(self, account_id: Any) -> list[dict[str, Any]]:

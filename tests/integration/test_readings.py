@@ -182,3 +182,25 @@ def test_a_removed_meter_takes_no_readings(sys, in_window):
     response = submit(sys, tokens, account_id, [3007])
     assert response.status_code == 410 and error(response)["fields"] == {
         "meter_serial": "meter decommissioned"}
+
+
+def test_quick_submission_without_signing_in(sys, in_window):
+    tokens, account_id, number = customer_with_meter(sys)
+    body = {"number": number, "branch": "mostovskoy", "proof": "2333",
+            "meter_serial": "1000911502333", "values": [3100]}
+    quick = sys.client.post(f"{API}/readings/quick", json={**body, **sys.captcha()})
+    assert quick.status_code == 201, quick.json
+    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
+    assert history[0]["readings"][-1]["values"] == [3100]
+
+    no_captcha = sys.client.post(f"{API}/readings/quick", json={
+        **body, "captcha_id": "x", "captcha_answer": "y"})
+    assert no_captcha.status_code == 422 and "captcha_id" in error(no_captcha)["fields"]
+    wrong_proof = sys.client.post(f"{API}/readings/quick",
+                                  json={**body, "proof": "0000", **sys.captcha()})
+    assert wrong_proof.status_code == 422 and error(wrong_proof)["fields"] == {
+        "proof": "does not match"}
+    for _ in range(sys.config["LINK_ATTEMPTS_HOURLY"]):
+        sys.client.post(f"{API}/readings/quick", json={**body, "proof": "0000", **sys.captcha()})
+    limited = sys.client.post(f"{API}/readings/quick", json={**body, **sys.captcha()})
+    assert limited.status_code == 429

@@ -104,9 +104,9 @@ class Links:
         self.db.commit()
         return error
 
-    def link(self, user_id: str, number: object, branch: object, proof: object,
-             paperless: object = False) -> dict[str, Any]:
-        """Link an account the user holds; returns the account as its page shows it."""
+    def proved(self, limiter: str, number: object, branch: object, proof: object) -> Account:
+        """The account whose bill the caller holds; failures count against ``limiter`` (a user
+        id, or ``ip:<address>`` for a caller who is not signed in)."""
         if not isinstance(number, str) or not re.fullmatch(r"\d{5,20}", number.strip()):
             raise ValidationFailed("Номер лицевого счёта — от 5 до 20 цифр, как в квитанции",
                                    {"number": "5 to 20 digits"})
@@ -116,16 +116,22 @@ class Links:
             raise ValidationFailed(
                 "Введите последние 4 цифры заводского номера счётчика из квитанции",
                 {"proof": f"{PROOF_DIGITS} characters"})
-        self._check_rate(user_id)
+        self._check_rate(limiter)
         account = find(self.db, number.strip(), branch)
         if account is None:
-            raise self._failed(user_id, NotFound(
+            raise self._failed(limiter, NotFound(
                 "Лицевой счёт с таким номером в этом филиале не найден. Проверьте номер и "
                 "филиал по квитанции", {"number": "not found in this branch"}))
         if proof_text not in _proof_values(account):
-            raise self._failed(user_id, ValidationFailed(
+            raise self._failed(limiter, ValidationFailed(
                 "Последние цифры номера счётчика не совпадают с данными лицевого счёта",
                 {"proof": "does not match"}))
+        return account
+
+    def link(self, user_id: str, number: object, branch: object, proof: object,
+             paperless: object = False) -> dict[str, Any]:
+        """Link an account the user holds; returns the account as its page shows it."""
+        account = self.proved(user_id, number, branch, proof)
         if self.db.scalar(select(Link).where(Link.user_id == user_id,
                                              Link.account_id == account.id)):
             raise Conflict("Этот лицевой счёт уже добавлен в ваш личный кабинет",

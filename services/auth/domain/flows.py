@@ -201,6 +201,11 @@ class AuthFlows:
         return captchas.create(self.db, self.now, self.d.config["CAPTCHA_TTL"],
                                self.d.config["SECRET_KEY"], self.d.config["CAPTCHA_TEST_ANSWER"])
 
+    def solve_captcha(self, captcha_id: object, captcha_answer: object) -> None:
+        """Check and spend a captcha shown by another service's form."""
+        self._captcha(captcha_id, captcha_answer)
+        self.db.commit()
+
     # ---- registration by phone -----------------------------------------------------------
 
     def register_phone(self, phone: object, captcha_id: object, captcha_answer: object

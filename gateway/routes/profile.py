@@ -10,7 +10,7 @@ ROUTES: tuple[Route, ...] = (
           "Контактная информация (новый e-mail подтверждается ссылкой)", s.Contacts, auth=True,
           tag="profile", errors=(400, 401, 422)),
     Route("GET", "/profile/email/confirm", "accounts.confirm_profile_email",
-          "Ссылка из письма: подтверждает новый e-mail профиля", s.Token, source="query",
+          "Ссылка из письма: подтверждает новый e-mail профиля", s.EmailToken, source="query",
           tag="profile", errors=(400, 410, 422)),
     Route("GET", "/profile/photo", "accounts.get_photo", "Фото профиля (JPEG, base64)",
           auth=True, tag="profile", errors=(401, 404)),

@@ -14,6 +14,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/readings/quick", "readings.quick_submit",
           "Передать показания без входа: номер счёта, филиал, цифры номера счётчика, капча",
           s.QuickSubmit, 201, tag="readings", errors=(400, 404, 410, 422, 429)),
+    Route("POST", ACCOUNT + "/readings/photo", "readings.read_photo",
+          "Показания с фото квитанции: номер счёта, счётчика и показания по зонам с "
+          "уверенностью, чтобы заполнить форму (ничего не передаётся)", s.BillPhoto, auth=True,
+          upload=True, tag="readings", errors=(400, 401, 403, 404, 413, 422)),
     Route("GET", ACCOUNT + "/readings", "readings.history",
           "История показаний по счётчикам и периодам, с расходом", auth=True, tag="readings",
           errors=(401, 404)),

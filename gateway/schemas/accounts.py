@@ -43,7 +43,7 @@ class Photo(Strict):
     image_base64 = fields.String(required=True, metadata={"description": "JPEG or PNG, ≤ 5 MB"})
 
 
-class Token(Strict):
+class EmailToken(Strict):
     token = Text(required=True)
 
 

@@ -18,3 +18,8 @@ class QuickSubmit(Submit):
     proof = Text(required=True, metadata={"example": "2333"})
     captcha_id = Text(required=True)
     captcha_answer = Text(required=True)
+
+
+class BillPhoto(Strict):
+    image_base64 = fields.String(required=True, metadata={
+        "description": "Фото заполненной квитанции или счётчика: JPEG, PNG или HEIC, ≤ 10 МБ"})

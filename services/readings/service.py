@@ -71,6 +71,14 @@ class ReadingsService(ServiceBase):
         return self.readings.submit(None, account["account_id"], meter_serial, values, confirm)
 
     @rpc
+    def read_photo(self, account_id: Any, image_base64: Any) -> dict[str, Any]:
+        """A photo of a filled-in bill (or of the meter) → the account number, meter serial
+        and zone readings found, each with a confidence, to fill the form. Nothing is
+        submitted: the customer checks the values and sends them with ``submit``."""
+        account_id = self._allowed(account_id, "full")
+        return self.readings.read_photo(account_id, image_base64)
+
+    @rpc
     def history(self, account_id: Any) -> list[dict[str, Any]]:
         """The Показания tab: readings by meter and period, with consumption."""
         return self.readings.history(self._allowed(account_id, "read"))

@@ -204,3 +204,31 @@ def test_quick_submission_without_signing_in(sys, in_window):
         sys.client.post(f"{API}/readings/quick", json={**body, "proof": "0000", **sys.captcha()})
     limited = sys.client.post(f"{API}/readings/quick", json={**body, **sys.captcha()})
     assert limited.status_code == 429
+
+
+def test_readings_from_a_photo_fill_the_form(sys, in_window):
+    import base64
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "bills"
+    expected = next(e for e in json.loads((folder / "expected.json").read_text())
+                    if e["file"] == "printed_clean-900.jpg")
+    tokens, account_id, _ = customer_with_meter(sys)
+    photo = base64.b64encode((folder / expected["file"]).read_bytes()).decode()
+    response = sys.client.post(f"{API}/accounts/{account_id}/readings/photo",
+                               headers=bearer(tokens), json={"image_base64": photo})
+    assert response.status_code == 200, response.json
+    found = response.json
+    assert found["account_number"]["value"] == expected["account_number"]
+    assert found["meter_serial"]["value"] == expected["meter_serial"]
+    assert [v["value"] for v in found["values"]] == [str(v) for v in expected["final"]]
+    assert 0 <= found["values"][0]["confidence"] <= 1
+    assert found["matches_account"] is False  # another account's bill: the form says so
+    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
+    assert history[0]["readings"] == []  # nothing submitted until the customer confirms
+
+    text = base64.b64encode(b"%PDF-1.4 not a photo").decode()
+    rejected = sys.client.post(f"{API}/accounts/{account_id}/readings/photo",
+                               headers=bearer(tokens), json={"image_base64": text})
+    assert rejected.status_code == 422 and "image_base64" in error(rejected)["fields"]

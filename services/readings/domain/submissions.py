@@ -1,6 +1,8 @@
 """ПЕРЕДАЧА ПОКАЗАНИЙ and the Показания tab: submit a reading, billing's decision, history."""
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.readings.domain import rules
 from services.readings.models import REJECT_REASONS, Meter, Reading
+from shared.blocking import offload
 from shared.errors import Gone, NotFound, ValidationFailed
 
 LIVE = ("pending", "accepted")  # the statuses that count as "the" reading of a period
@@ -154,6 +157,37 @@ class Readings:
         self.db.commit()
         return {**reading_view(reading, used if previous else None),
                 "message": "Показания приняты"}
+
+    # ---- from a photo --------------------------------------------------------------------
+
+    def read_photo(self, account_id: int, image_base64: object) -> dict[str, Any]:
+        if not isinstance(image_base64, str) or not image_base64:
+            raise ValidationFailed("Прикрепите фото квитанции", {"image_base64": "required"})
+        try:
+            raw = base64.b64decode(image_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed("Файл повреждён", {"image_base64": "not base64"}) from None
+        from services.readings.ocr import PhotoRejected, read_bill  # the model loads on first use
+
+        try:
+            found = offload(read_bill, raw)  # CPU-bound: off the eventlet hub
+        except PhotoRejected as exc:
+            raise ValidationFailed("Не удалось прочитать фото: загрузите JPEG, PNG или HEIC",
+                                   {"image_base64": exc.reason}) from None
+        meters = {m.serial: m for m in self.db.scalars(select(Meter).where(
+            Meter.account_id == account_id, Meter.removed_on.is_(None)))}
+        serial = (found.get("meter_serial") or {}).get("value")
+        number = (found.get("account_number") or {}).get("value")
+        account_number = next(iter(meters.values())).number if meters else None
+        zones = [found["readings"].get(str(zone)) for zone in (1, 2, 3)]
+        return {
+            "account_number": found.get("account_number"),
+            "meter_serial": found.get("meter_serial"),
+            "values": zones[:found.get("zones") or 1],
+            "matches_account": number is not None and number == account_number,
+            "matches_meter": serial in meters,
+            "seconds": found["timing"]["total_s"],
+        }
 
     # ---- billing's decision --------------------------------------------------------------
 

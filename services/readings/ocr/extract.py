@@ -1,0 +1,224 @@
+"""Recognised words → account number, meter serial, final reading per zone, with confidences.
+
+PP-OCRv6 reads no Cyrillic ("КО на 01.12.18" → "KO Ha 01.12.18", "Лицевой счет:" → " : "), so
+extraction anchors on what it does read (DESIGN.md §5):
+- the meter row is the line holding two dates; the dates give its direction. Numbers left of
+  the first date are the serial, between the dates the initial readings, right of the second
+  the final ones. The table is symmetric, so final zone k sits at initial zone k's position
+  shifted by the distance between the dates; zones are filled from the left (1-эт first);
+- the account number is the first (topmost) "…: <6–12 digits>" above the meter table; the
+  bank details (ИНН, БИК, счета) follow it on the bill.
+A box that spans several cells is split by its characters' positions.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from statistics import median
+
+from .engine import Word, get_engine
+from .preprocess import prepare
+
+DATE = re.compile(r"(\d{2})[.,](\d{2})[.,](\d{2}(?:\d{2})?)")
+DIGITS = re.compile(r"\d+")
+ACCOUNT = re.compile(r":\s*(\d{6,12})(?![\d.,:/-])")
+
+
+@dataclass
+class Tok:
+    text: str
+    conf: float
+    x: float        # centre
+    y: float
+    x0: float       # extent along x
+    x1: float
+    h: float
+    chars: list | None = None   # [(char, conf, x centre, y centre)] when the engine gave char boxes
+
+
+def _nfkc(text: str) -> str:
+    norm = unicodedata.normalize("NFKC", text)
+    return norm if len(norm) == len(text) else text
+
+
+def _char_conf(word: Word, idx: list[int]) -> float:
+    if word.chars and idx:
+        return min(word.chars[i][1] for i in idx)
+    return word.confidence
+
+
+def tokens(words: list[Word]) -> list[Tok]:
+    """Split each word into runs of digits / dates / dashes, located by character boxes."""
+    out: list[Tok] = []
+    for w in words:
+        text = _nfkc(w.text)   # the recogniser sometimes emits full-width digits ("９9１")
+        xs = [p[0] for p in w.box]
+        ys = [p[1] for p in w.box]
+        bx0, bx1, by0, by1 = min(xs), max(xs), min(ys), max(ys)
+        h = by1 - by0
+        nonspace = [i for i, c in enumerate(text) if not c.isspace()]
+        chars = w.chars if len(w.chars) == len(nonspace) else []
+        pos: dict[int, tuple[float, float]] = {}
+        cy: dict[int, float] = {}
+        if chars:
+            for k, i in enumerate(nonspace):
+                cx = [p[0] for p in chars[k][2]]
+                pos[i] = (min(cx), max(cx))
+                cy[i] = sum(p[1] for p in chars[k][2]) / 4
+        else:
+            n = max(1, len(text))
+            for i in range(len(text)):
+                pos[i] = (bx0 + (bx1 - bx0) * i / n, bx0 + (bx1 - bx0) * (i + 1) / n)
+        cidx = {i: k for k, i in enumerate(nonspace)}
+
+        def mk(s: int, e: int) -> Tok:
+            x0, x1 = pos[s][0], pos[e - 1][1]
+            conf = _char_conf(w, [cidx[i] for i in range(s, e) if i in cidx]) if chars else w.confidence
+            per = [(text[i], chars[cidx[i]][1], sum(pos[i]) / 2, cy[i]) for i in range(s, e)
+                   if i in cidx] if chars else None
+            return Tok(text[s:e], conf, (x0 + x1) / 2, (by0 + by1) / 2, x0, x1, h, per)
+
+        taken = set()
+        for m in DATE.finditer(text):
+            out.append(mk(m.start(), m.end()))
+            taken.update(range(m.start(), m.end()))
+        for m in re.finditer(r"\d+|-", text):
+            if m.start() in taken:
+                continue
+            # split digit runs at wide gaps between characters (a box spanning two cells)
+            s = m.start()
+            for i in range(m.start() + 1, m.end()):
+                gap = pos[i][0] - pos[i - 1][1]
+                if chars and gap > 0.9 * h:
+                    out.append(mk(s, i))
+                    s = i
+            out.append(mk(s, m.end()))
+    return out
+
+
+def _field(value, conf):
+    if value is None:
+        return None
+    return {"value": value, "confidence": round(max(0.0, min(1.0, conf)), 3)}
+
+
+def find_meter_row(toks: list[Tok]):
+    dates = [t for t in toks if DATE.fullmatch(t.text)]
+    best = None
+    for a in dates:
+        for b in dates:
+            if b.x <= a.x:
+                continue
+            dy = abs(b.y - a.y)
+            dx = b.x - a.x
+            if dy > 0.25 * dx or dx < 4 * a.h:
+                continue
+            score = dx - 5 * dy + (50 if a.text.startswith("01") and b.text.startswith("01") else 0)
+            if best is None or score > best[0]:
+                best = (score, a, b)
+    return None if best is None else best[1:]
+
+
+def extract(words: list[Word]) -> dict:
+    toks = tokens(words)
+    result = {"account_number": None, "meter_serial": None,
+              "readings": {"1": None, "2": None, "3": None}, "zones": None}
+    row = find_meter_row(toks)
+    table_top = math.inf
+    if row is not None:
+        d1, d2 = row
+        ux, uy = d2.x - d1.x, d2.y - d1.y
+        norm = math.hypot(ux, uy)
+        ux, uy = ux / norm, uy / norm
+        rh = max(d1.h, d2.h)
+        table_top = min(d1.y, d2.y) - 3 * rh
+
+        def t_of(t: Tok) -> float:
+            return (t.x - d1.x) * ux + (t.y - d1.y) * uy
+
+        def off(t: Tok) -> float:
+            return abs(-(t.x - d1.x) * uy + (t.y - d1.y) * ux)
+
+        half1 = (d1.x1 - d1.x0) / 2
+        half2 = (d2.x1 - d2.x0) / 2
+        t2 = t_of(d2)
+        on_row = [t for t in toks if t is not d1 and t is not d2 and not DATE.fullmatch(t.text)
+                  and off(t) < 0.9 * rh]
+        serial = sorted((t for t in on_row if t.text.isdigit() and t_of(t) < -half1), key=t_of)
+        initial = sorted((t for t in on_row if half1 < t_of(t) < t2 - half2), key=t_of)
+        final = sorted((t for t in on_row if t_of(t) > t2 + half2 * 0.8), key=t_of)
+        if serial:
+            result["meter_serial"] = _field("".join(t.text for t in serial), min(t.conf for t in serial))
+        # initial columns: numbers between the dates (dashes mark unused zones)
+        init_cols = [t for t in initial if t.text.isdigit()]
+        zones = len(init_cols) if init_cols else None
+        slots: dict[int, list[Tok]] = {}
+        if init_cols:
+            expect = [t_of(c) + t2 for c in init_cols]
+            pitch = (expect[1] - expect[0]) if len(expect) > 1 else 4 * rh
+            for t in final:
+                if not t.text.isdigit():
+                    continue
+                # a box spanning several cells: give each character to its own column
+                parts = [Tok(c, cc, x, y, x, x, t.h) for c, cc, x, y in t.chars] if t.chars else [t]
+                for part in parts:
+                    k = min(range(len(expect)), key=lambda i: abs(t_of(part) - expect[i]))
+                    if abs(t_of(part) - expect[k]) < 0.75 * max(pitch, 3 * rh):
+                        slots.setdefault(k, []).append(part)
+        else:
+            digits = [t for t in final if t.text.isdigit()][:3]
+            for k, t in enumerate(digits):
+                slots[k] = [t]
+            zones = len(digits) or None
+        result["zones"] = zones
+        for k, ts in slots.items():
+            ts.sort(key=t_of)
+            value = "".join(t.text for t in ts)
+            conf = min(t.conf for t in ts)
+            if init_cols and k < len(init_cols) and int(value) < int(init_cols[k].text):
+                conf *= 0.5  # a meter does not run backwards (save a roll-over): doubtful
+            result["readings"][str(k + 1)] = _field(value, conf)
+    # account number: topmost "…: digits" above the table
+    cands = []
+    ws = sorted(words, key=lambda w: w.center[1])
+    for i, w in enumerate(ws):
+        cy = w.center[1]
+        if cy >= table_top:
+            continue
+        for m in ACCOUNT.finditer(_nfkc(w.text)):
+            cands.append((cy, m.group(1), w.confidence))
+        if w.text.strip().isdigit() and 6 <= len(w.text.strip()) <= 12:
+            # the ":" may be a separate box just left of the number
+            h = max(p[1] for p in w.box) - min(p[1] for p in w.box)
+            left = min(p[0] for p in w.box)
+            for v in ws:
+                if v is w or not v.text.rstrip().endswith(":"):
+                    continue
+                if abs(v.center[1] - cy) < 0.6 * h and 0 <= left - max(p[0] for p in v.box) < 3 * h:
+                    cands.append((cy, w.text.strip(), w.confidence))
+    if cands:
+        cy, value, conf = min(cands)
+        result["account_number"] = _field(value, conf * (1.0 if 8 <= len(value) <= 10 else 0.8))
+    return result
+
+
+def read_bill(photo: bytes) -> dict:
+    """Photo bytes → extracted fields + timings. Raises PhotoRejected for unusable uploads.
+
+    Plain and thread-safe: under eventlet call it through ``shared.blocking.offload``.
+    """
+    t0 = time.perf_counter()
+    prepared = prepare(photo)
+    t1 = time.perf_counter()
+    words = get_engine().read(prepared.image)
+    t2 = time.perf_counter()
+    result = extract(words)
+    t3 = time.perf_counter()
+    result["timing"] = {"preprocess_s": round(t1 - t0, 3), "ocr_s": round(t2 - t1, 3),
+                        "extract_s": round(t3 - t2, 4), "total_s": round(t3 - t0, 3)}
+    result["image"] = {"format": prepared.format, "size": list(prepared.original_size),
+                       "sheet_found": prepared.sheet_found, "skew_deg": round(prepared.skew_deg, 2)}
+    return result

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install migrate demo-data check-broker unit integration bench bench-registry clean
+.PHONY: run test install migrate demo-data check-broker unit integration bench bench-registry bench-ocr clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench: install
 
 bench-registry: install
 	$(BIN)/python bench/import_registry.py
+
+bench-ocr: install
+	$(BIN)/python -m bench.ocr_bills
 
 clean:
 	rm -rf var .pytest_cache

@@ -10,6 +10,7 @@ class Submit(Strict):
                          metadata={"description": "Показания по зонам: [1-эт, 2-эт, 3-эт]",
                                    "example": [3200]})
     confirm = fields.Boolean(metadata={"description": "Подтверждаю необычно большой расход"})
+    photo_id = Text(metadata={"description": "Из POST .../readings/photo, если показания с фото"})
 
 
 class QuickSubmit(Submit):

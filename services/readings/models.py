@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.consumers import ProcessedEventMixin
@@ -62,6 +62,20 @@ class Reading(ReadingsBase):
     @property
     def values(self) -> list[int]:
         return [v for v in (self.t1, self.t2, self.t3) if v is not None]
+
+
+class ReadingPhoto(ReadingsBase):
+    """A photo a customer attached; kept with the reading it became (source "photo")."""
+
+    __tablename__ = "reading_photos"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    uploaded_by: Mapped[str | None] = mapped_column(String(36))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    image_format: Mapped[str] = mapped_column(String(10))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    reading_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Outbox(OutboxMixin, ReadingsBase):

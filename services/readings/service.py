@@ -53,12 +53,13 @@ class ReadingsService(ServiceBase):
         return self.readings.meters(self._allowed(account_id, "read"))
 
     @rpc
-    def submit(self, account_id: Any, meter_serial: Any, values: Any, confirm: Any = False
-               ) -> dict[str, Any]:
-        """ПЕРЕДАЧА ПОКАЗАНИЙ: one value per zone of one meter, for this period."""
+    def submit(self, account_id: Any, meter_serial: Any, values: Any, confirm: Any = False,
+               photo_id: Any = None) -> dict[str, Any]:
+        """ПЕРЕДАЧА ПОКАЗАНИЙ: one value per zone of one meter, for this period (with the
+        ``photo_id`` of read_photo when the values came from a photo)."""
         account_id = self._allowed(account_id, "full")
         return self.readings.submit(self.request.principal().user_id, account_id, meter_serial,
-                                    values, confirm)
+                                    values, confirm, photo_id)
 
     @rpc
     def quick_submit(self, number: Any, branch: Any, proof: Any, captcha_id: Any,
@@ -76,7 +77,8 @@ class ReadingsService(ServiceBase):
         and zone readings found, each with a confidence, to fill the form. Nothing is
         submitted: the customer checks the values and sends them with ``submit``."""
         account_id = self._allowed(account_id, "full")
-        return self.readings.read_photo(account_id, image_base64)
+        return self.readings.read_photo(account_id, image_base64,
+                                        self.request.principal().user_id)
 
     @rpc
     def history(self, account_id: Any) -> list[dict[str, Any]]:

@@ -228,6 +228,16 @@ def test_readings_from_a_photo_fill_the_form(sys, in_window):
     history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
     assert history[0]["readings"] == []  # nothing submitted until the customer confirms
 
+    # The customer corrects the values for their own meter and sends them with the photo.
+    tap = sys.tap("readings")
+    sent = submit(sys, tokens, account_id, [3200], photo_id=found["photo_id"])
+    assert sent.status_code == 201 and sent.json["source"] == "photo"
+    tap.wait_for("reading_submitted", lambda p: p["reading_id"] == sent.json["id"]
+                 and p["source"] == "photo")
+    tap.close()
+    again = submit(sys, tokens, account_id, [3201], photo_id=found["photo_id"])
+    assert again.status_code == 410 and error(again)["fields"] == {"photo_id": "already used"}
+
     text = base64.b64encode(b"%PDF-1.4 not a photo").decode()
     rejected = sys.client.post(f"{API}/accounts/{account_id}/readings/photo",
                                headers=bearer(tokens), json={"image_base64": text})

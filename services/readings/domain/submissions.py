@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.readings.domain import rules
-from services.readings.models import REJECT_REASONS, Meter, Reading
+from services.readings.models import REJECT_REASONS, Meter, Reading, ReadingPhoto
 from shared.blocking import offload
 from shared.errors import Gone, NotFound, ValidationFailed
 
@@ -97,8 +98,18 @@ class Readings:
         return totals
 
     def submit(self, user_id: str | None, account_id: int, meter_serial: object, values: object,
-               confirm: object = False, source: str = "manual") -> dict[str, Any]:
-        """Check and store a reading for this period; billing hears of it by an event."""
+               confirm: object = False, photo_id: object = None) -> dict[str, Any]:
+        """Check and store a reading for this period; billing hears of it by an event.
+        With ``photo_id`` (from read_photo) the reading's source is "photo" and the photo is
+        kept with it."""
+        photo = None
+        if photo_id is not None:
+            photo = self.db.get(ReadingPhoto, photo_id) if isinstance(photo_id, str) else None
+            if photo is None or photo.account_id != account_id:
+                raise NotFound("Фото не найдено, прикрепите его снова", {"photo_id": "unknown"})
+            if photo.reading_id is not None:
+                raise Gone("Это фото уже использовано", {"photo_id": "already used"})
+        source = "photo" if photo is not None else "manual"
         if not isinstance(meter_serial, str) or not meter_serial:
             raise ValidationFailed("Выберите счётчик", {"meter_serial": "required"})
         meter = self.db.scalar(select(Meter).where(Meter.account_id == account_id,
@@ -149,6 +160,8 @@ class Readings:
                           submitted_at=self.now)
         self.db.add(reading)
         self.db.flush()
+        if photo is not None:
+            photo.reading_id = reading.id
         self.d.record("reading_submitted", {
             "reading_id": reading.id, "account_id": account_id, "number": meter.number,
             "branch": meter.branch, "meter_serial": meter.serial, "period": period,
@@ -160,7 +173,8 @@ class Readings:
 
     # ---- from a photo --------------------------------------------------------------------
 
-    def read_photo(self, account_id: int, image_base64: object) -> dict[str, Any]:
+    def read_photo(self, account_id: int, image_base64: object, user_id: str | None = None
+                   ) -> dict[str, Any]:
         if not isinstance(image_base64, str) or not image_base64:
             raise ValidationFailed("Прикрепите фото квитанции", {"image_base64": "required"})
         try:
@@ -180,7 +194,13 @@ class Readings:
         number = (found.get("account_number") or {}).get("value")
         account_number = next(iter(meters.values())).number if meters else None
         zones = [found["readings"].get(str(zone)) for zone in (1, 2, 3)]
+        photo = ReadingPhoto(id=str(uuid.uuid4()), account_id=account_id, uploaded_by=user_id,
+                             uploaded_at=self.now, image_format=found["image"]["format"],
+                             data=raw)
+        self.db.add(photo)
+        self.db.commit()
         return {
+            "photo_id": photo.id,
             "account_number": found.get("account_number"),
             "meter_serial": found.get("meter_serial"),
             "values": zones[:found.get("zones") or 1],

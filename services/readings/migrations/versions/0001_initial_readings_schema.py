@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 15:21:29.138471
+Create Date: 2026-11-25 15:48:39.759947
 """
 from alembic import op
 import sqlalchemy as sa
@@ -55,6 +55,20 @@ def upgrade() -> None:
     sa.Column('handled_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('event_id')
     )
+    op.create_table('reading_photos',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=36), nullable=True),
+    sa.Column('uploaded_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('image_format', sa.String(length=10), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('reading_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('reading_photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reading_photos_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reading_photos_reading_id'), ['reading_id'], unique=False)
+
     op.create_table('readings',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -86,6 +100,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_readings_account_id'))
 
     op.drop_table('readings')
+    with op.batch_alter_table('reading_photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reading_photos_reading_id'))
+        batch_op.drop_index(batch_op.f('ix_reading_photos_account_id'))
+
+    op.drop_table('reading_photos')
     op.drop_table('processed_events')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_published_at'))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
@@ -21,10 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.db import UTCDateTime
+from shared.events import parse_envelope
 
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_EXCHANGE = "dead-letters"
+T = TypeVar("T")
 
 
 class ProcessedEventMixin:
@@ -48,6 +50,16 @@ def claim_event(session: Session, model: type, envelope: dict[str, Any], now: da
         session.rollback()
         return False
     return True
+
+
+def handle_once(session: Session, model: type, body: dict[str, Any], now: datetime,
+                apply: Callable[[dict[str, Any]], T]) -> T | None:
+    """Check the envelope, then ``apply(payload)`` unless this event id was handled before;
+    the caller commits both together. Returns what ``apply`` returned (None for a repeat)."""
+    envelope = parse_envelope(body)
+    if claim_event(session, model, envelope, now):
+        return apply(envelope["payload"])
+    return None
 
 
 class ReliableEventHandler(EventHandler):

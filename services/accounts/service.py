@@ -15,10 +15,9 @@ from services.accounts.domain.notices import Notices
 from services.accounts.domain.profile import Profiles
 from services.accounts.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
-from shared.consumers import claim_event, reliable_event_handler
+from shared.consumers import handle_once, reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
-from shared.events import parse_envelope
 from shared.notify import NotifierProvider
 from shared.outbox import record_event
 from shared.service import OutboxProvider, ServiceBase, rpc
@@ -207,11 +206,10 @@ class AccountsService(ServiceBase):
 
     def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
         """Once per event id, in the same transaction as its effects and their events."""
-        envelope = parse_envelope(body)
         deps = self._deps()
-        if claim_event(self.db, ProcessedEvent, envelope, deps.now):
-            for event_type, payload in apply(envelope["payload"]) or ():
-                deps.record(event_type, payload)
+        for event_type, payload in handle_once(self.db, ProcessedEvent, body, deps.now,
+                                               apply) or ():
+            deps.record(event_type, payload)
         self.db.commit()
 
     @reliable_event_handler("billing", "account_upserted")

@@ -10,10 +10,9 @@ from nameko.rpc import RpcProxy
 from services.readings.domain.submissions import Deps, Readings, require_int
 from services.readings.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
-from shared.consumers import claim_event, reliable_event_handler
+from shared.consumers import handle_once, reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
-from shared.events import parse_envelope
 from shared.outbox import record_event
 from shared.service import OutboxProvider, ServiceBase, rpc
 
@@ -86,9 +85,8 @@ class ReadingsService(ServiceBase):
         return self.readings.history(self._allowed(account_id, "read"))
 
     def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
-        envelope = parse_envelope(body)
-        if claim_event(self.db, ProcessedEvent, envelope, self.clock.now()):
-            apply(envelope["payload"])
+        """Once per event id, in one transaction with its effects."""
+        handle_once(self.db, ProcessedEvent, body, self.clock.now(), apply)
         self.db.commit()
 
     @reliable_event_handler("accounts", "meter_registered")

@@ -17,7 +17,6 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass
-from statistics import median
 
 from .engine import Word, get_engine
 from .preprocess import prepare

@@ -23,12 +23,16 @@ class Request:
         self._token: str | None = data.get("authorization")
         self._public_key = public_key
         self._issuer = issuer
+        self._principal: Principal | None = None
 
     def principal(self, *roles: str) -> Principal:
         """The verified caller; Unauthorized without a valid token, Forbidden for other roles."""
         if not self._token:
             raise Unauthorized("Требуется вход в личный кабинет", {"authorization": "missing"})
-        principal = verify_access_token(self._token, self._public_key, self._issuer, clock.now())
+        if self._principal is None:  # several calls in one worker verify the token once
+            self._principal = verify_access_token(self._token, self._public_key, self._issuer,
+                                                  clock.now())
+        principal = self._principal
         if roles and principal.role not in roles:
             raise Forbidden("Недостаточно прав", {"authorization": f"role {principal.role}"})
         return principal

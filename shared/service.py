@@ -20,7 +20,8 @@ from nameko.timer import timer
 from sqlalchemy import text
 
 from shared.errors import DomainError
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, record_event
+from shared.work import Work
 
 # A DomainError is an answer, not a failure: nameko logs it as a warning, without traceback.
 rpc = nameko_rpc(expected_exceptions=(DomainError,))
@@ -45,9 +46,17 @@ class OutboxProvider(DependencyProvider):
 
 class ServiceBase:
     name: str
+    config: Any
     db: Any
     outbox: Any
     clock: Any
+
+    def work(self) -> Work:
+        """This worker's unit of work for the domain code (events go to the outbox)."""
+        now = self.clock.now()
+        return Work(db=self.db, config=self.config, now=now,
+                    record=lambda event_type, payload: record_event(
+                        self.db, self.outbox.model, self.name, event_type, payload, now))
 
     @rpc
     def ping(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from nameko.timer import timer
 
 from services.accounts.domain import branches, registry
 from services.accounts.domain.contract_requests import request_contract
-from services.accounts.domain.links import Deps, Links
+from services.accounts.domain.links import Links
 from services.accounts.domain.notices import Notices
 from services.accounts.domain.profile import Profiles
 from services.accounts.models import Outbox, ProcessedEvent
@@ -19,7 +19,6 @@ from shared.consumers import handle_once, reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.notify import NotifierProvider
-from shared.outbox import record_event
 from shared.service import OutboxProvider, ServiceBase, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -39,24 +38,18 @@ class AccountsService(ServiceBase):
     request = RequestContext()
     notifier = NotifierProvider()
 
-    def _deps(self) -> Deps:
-        now = self.clock.now()
-        return Deps(db=self.db, config=self.config, now=now,
-                    record=lambda event_type, payload: record_event(
-                        self.db, Outbox, self.name, event_type, payload, now))
-
     @property
     def links(self) -> Links:
-        deps = self._deps()
+        deps = self.work()
         return Links(deps, Notices(deps, self.notifier).to_user)
 
     @property
     def profiles(self) -> Profiles:
-        return Profiles(self._deps(), self.notifier)
+        return Profiles(self.work(), self.notifier)
 
     @property
     def notices(self) -> Notices:
-        return Notices(self._deps(), self.notifier)
+        return Notices(self.work(), self.notifier)
 
     def _me(self) -> str:
         return self.request.principal().user_id
@@ -111,7 +104,7 @@ class AccountsService(ServiceBase):
     def request_contract(self, branch: Any, full_name: Any, address: Any, phone: Any = None,
                          comment: Any = None) -> dict[str, Any]:
         """«Заключить договор» for a customer without an account."""
-        return request_contract(self._deps(), self._me(), branch, full_name, address, phone,
+        return request_contract(self.work(), self._me(), branch, full_name, address, phone,
                                 comment)
 
     @rpc
@@ -193,7 +186,7 @@ class AccountsService(ServiceBase):
         (The total balance joins when the payments service exists.)"""
         user_id = self._me()
         return {"unread_notices": self.notices.unread(user_id),
-                "accounts": len(self.links.accounts(user_id)), "balance": None}
+                "accounts": self.links.count(user_id), "balance": None}
 
     @timer(interval=REMINDER_INTERVAL)
     def send_reminders(self) -> None:
@@ -206,7 +199,7 @@ class AccountsService(ServiceBase):
 
     def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
         """Once per event id, in the same transaction as its effects and their events."""
-        deps = self._deps()
+        deps = self.work()
         for event_type, payload in handle_once(self.db, ProcessedEvent, body, deps.now,
                                                apply) or ():
             deps.record(event_type, payload)

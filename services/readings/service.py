@@ -7,13 +7,12 @@ from typing import Any, Callable
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
-from services.readings.domain.submissions import Deps, Readings, require_int
+from services.readings.domain.submissions import Readings, require_int
 from services.readings.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
 from shared.consumers import handle_once, reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
-from shared.outbox import record_event
 from shared.service import OutboxProvider, ServiceBase, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,10 +33,7 @@ class ReadingsService(ServiceBase):
 
     @property
     def readings(self) -> Readings:
-        now = self.clock.now()
-        return Readings(Deps(db=self.db, config=self.config, now=now,
-                             record=lambda event_type, payload: record_event(
-                                 self.db, Outbox, self.name, event_type, payload, now)))
+        return Readings(self.work())
 
     def _allowed(self, account_id: Any, need: str) -> int:
         """The one ownership rule lives in accounts: ask it (the caller's token travels along)."""

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from services.accounts.domain import branches
-from services.accounts.domain.links import Deps
+from shared.work import Work as Deps
 from services.accounts.models import ContractRequest
 from shared.errors import ValidationFailed
 from shared.identities import normalize_phone

@@ -8,30 +8,21 @@ address by guessing numbers, so failed attempts are also rate-limited per user.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from services.accounts.domain import branches
 from services.accounts.domain.registry import find
 from services.accounts.models import Account, Contact, Link, LinkAttempt
 from shared.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from shared.identities import normalize_email, normalize_phone
+from shared.work import Work as Deps
 
 ACCESS = ("read", "full")
 PROOF_DIGITS = 4
-
-
-@dataclass
-class Deps:
-    db: Session
-    config: Mapping[str, Any]
-    now: datetime
-    record: Callable[[str, dict[str, Any]], Any]
 
 
 def _proof_values(account: Account) -> list[str]:
@@ -160,6 +151,10 @@ class Links:
         """The user's accounts (empty: «У вас нет лицевых счетов»)."""
         links = self.db.scalars(select(Link).where(Link.user_id == user_id).order_by(Link.id))
         return [account_view(link.account, link, self.branch_names) for link in links]
+
+    def count(self, user_id: str) -> int:
+        return self.db.scalar(select(func.count()).select_from(Link).where(
+            Link.user_id == user_id))
 
     def account(self, user_id: str, account_id: object) -> dict[str, Any]:
         link = self.access(user_id, account_id)

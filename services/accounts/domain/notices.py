@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.accounts.domain.links import Deps
+from shared.work import Work as Deps
 from services.accounts.models import Contact, Link, Meter, Notice, Profile
 from shared.errors import NotFound, ValidationFailed
 from shared.notify import DeliveryFailed, Notifier

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 import json
@@ -16,12 +15,13 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
-from services.accounts.domain.links import Deps
+from shared.work import Work as Deps
 from services.accounts.models import Contact, Link, Profile
 from shared.blocking import offload
 from shared.errors import Gone, NotFound, ValidationFailed
 from shared.identities import normalize_email, normalize_phone
 from shared.notify import Notifier
+from shared.work import decode_upload
 
 CYRILLIC_NAME = validate.Regexp(r"^[А-ЯЁа-яё]+(?:[ -][А-ЯЁа-яё]+)*$",
                                 error="Cyrillic letters, spaces or hyphens")
@@ -246,12 +246,7 @@ class Profiles:
     def set_photo(self, user_id: str, image_base64: object) -> dict[str, Any]:
         """A JPEG or PNG (checked by its content, not its name), at most 5 MB, stored as a
         JPEG no larger than 512×512."""
-        if not isinstance(image_base64, str) or not image_base64:
-            raise ValidationFailed("Выберите фото", {"image_base64": "required"})
-        try:
-            raw = base64.b64decode(image_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationFailed("Файл повреждён", {"image_base64": "not base64"}) from None
+        raw = decode_upload(image_base64, "image_base64", "Выберите фото")
         if len(raw) > PHOTO_MAX_BYTES:
             raise ValidationFailed("Фото больше 5 МБ", {"image_base64": "larger than 5 MB"})
         profile = self._profile(user_id)

@@ -1,30 +1,19 @@
 """ПЕРЕДАЧА ПОКАЗАНИЙ and the Показания tab: submit a reading, billing's decision, history."""
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from services.readings.domain import rules
 from services.readings.models import REJECT_REASONS, Meter, Reading, ReadingPhoto
 from shared.blocking import offload
 from shared.errors import Gone, NotFound, ValidationFailed
+from shared.work import Work as Deps
+from shared.work import decode_upload
 
 LIVE = ("pending", "accepted")  # the statuses that count as "the" reading of a period
-
-
-@dataclass
-class Deps:
-    db: Session
-    config: Mapping[str, Any]
-    now: datetime
-    record: Callable[[str, dict[str, Any]], Any]
 
 
 def reading_view(reading: Reading, consumption: list[int] | None = None) -> dict[str, Any]:
@@ -175,12 +164,7 @@ class Readings:
 
     def read_photo(self, account_id: int, image_base64: object, user_id: str | None = None
                    ) -> dict[str, Any]:
-        if not isinstance(image_base64, str) or not image_base64:
-            raise ValidationFailed("Прикрепите фото квитанции", {"image_base64": "required"})
-        try:
-            raw = base64.b64decode(image_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationFailed("Файл повреждён", {"image_base64": "not base64"}) from None
+        raw = decode_upload(image_base64, "image_base64", "Прикрепите фото квитанции")
         from services.readings.ocr import PhotoRejected, read_bill  # the model loads on first use
 
         try:

@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy
 from services.readings.domain.submissions import Readings, require_int
 from services.readings.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
+from shared.contracts.accounts import MeterRegistered
 from shared.consumers import handle_once, reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
@@ -36,10 +37,16 @@ class ReadingsService(ServiceBase):
         return Readings(self.work())
 
     def _allowed(self, account_id: Any, need: str) -> int:
-        """The one ownership rule lives in accounts: ask it (the caller's token travels along)."""
+        """The one ownership rule lives in accounts: ask it (the caller's token travels along).
+        An account whose meters never came by event (a CSV-loaded registry) gets them now."""
         self.request.principal()
         account_id = require_int(account_id)
         self.accounts.check_access(account_id=account_id, need=need)
+        readings = self.readings
+        if not readings.knows_account(account_id):
+            for payload in self.accounts.account_meters(account_id=account_id):
+                readings.meter_registered(MeterRegistered().load(payload))
+            self.db.commit()
         return account_id
 
     @rpc

@@ -242,3 +242,19 @@ def test_readings_from_a_photo_fill_the_form(sys, in_window):
     rejected = sys.client.post(f"{API}/accounts/{account_id}/readings/photo",
                                headers=bearer(tokens), json={"image_base64": text})
     assert rejected.status_code == 422 and "image_base64" in error(rejected)["fields"]
+
+
+def test_an_account_loaded_from_the_registry_csv_takes_readings(sys, in_window):
+    """The CSV first load publishes no meter events: readings asks accounts for the meters."""
+    from pathlib import Path
+
+    from services.accounts.registry_import import import_registry
+
+    demo = Path(__file__).resolve().parents[2] / "services" / "accounts" / "demo_registry.csv"
+    result = import_registry(demo, sys.config["ACCOUNTS_DATABASE_URL"], progress=False)
+    assert not result.errors
+    tokens = register_by_phone(sys, new_phone())
+    account_id = link(sys, tokens, "123456789").json["id"]
+    meters = sys.client.get(f"{API}/accounts/{account_id}/meters", headers=bearer(tokens)).json
+    assert [m["serial"] for m in meters] == ["1000911502333"]
+    assert submit(sys, tokens, account_id, [3200]).status_code == 201

@@ -38,7 +38,12 @@ def close_account(db: Session, data: dict[str, Any], now: datetime) -> Events:
     return []
 
 
-def _meter_event(account: Account, meter: Meter) -> dict[str, Any]:
+def meters_in_service(account: Account) -> list[dict[str, Any]]:
+    """The account's meters as meter_registered payloads (for a service filling its copy)."""
+    return [meter_event(account, m) for m in account.meters if m.removed_on is None]
+
+
+def meter_event(account: Account, meter: Meter) -> dict[str, Any]:
     return {"account_id": account.id, "number": account.number, "branch": account.branch,
             "serial": meter.serial, "zones": meter.zones, "digits": meter.digits,
             "installed_on": meter.installed_on.isoformat(),
@@ -61,7 +66,7 @@ def install_meter(db: Session, data: dict[str, Any], now: datetime) -> Events:
     meter.removed_on = None
     account.updated_at = now
     db.flush()
-    return [("meter_registered", _meter_event(account, meter))]
+    return [("meter_registered", meter_event(account, meter))]
 
 
 def remove_meter(db: Session, data: dict[str, Any], now: datetime) -> Events:

@@ -44,6 +44,10 @@ class Readings:
             setattr(meter, field, payload[field])
         meter.removed_on = None
 
+    def knows_account(self, account_id: int) -> bool:
+        return self.db.scalar(select(Meter.id).where(Meter.account_id == account_id).limit(1)) \
+            is not None
+
     def meter_unregistered(self, payload: dict[str, Any]) -> None:
         meter = self.db.scalar(select(Meter).where(Meter.account_id == payload["account_id"],
                                                    Meter.serial == payload["serial"]))

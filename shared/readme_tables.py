@@ -40,7 +40,7 @@ def events_table() -> str:
             continue
         fields = ", ".join(f"`{name}`" for name in schema().fields)
         rows.append(f"| `{producer}.events` | `{event_type}` (v{version}) | {fields} | "
-                    f"{(schema.__doc__ or '').strip()} |")
+                    f"{' '.join((schema.__doc__ or '').split())} |")
     return "\n".join(rows)
 
 

@@ -100,8 +100,10 @@ SETTINGS: tuple[Setting, ...] = (
             "A reading whose consumption exceeds this many times the usual monthly average "
             "needs the customer's confirmation.", float),
     Setting("READING_WINDOW_END_DAY", "25",
-            "Last day of the month readings are accepted for that month; reminders go out in "
-            "the 3 days before it.", int),
+            "Last day of the month readings are accepted for that month.", int),
+    Setting("READING_REMINDER_DAYS", "3",
+            "Days before the window closes when accounts without a reading get a reminder.",
+            int),
     Setting("GATEWAY_BIND", "127.0.0.1:8000", "Address the gateway listens on."),
     Setting("GATEWAY_WORKERS", "2", "gunicorn worker processes.", int),
     Setting("GATEWAY_THREADS", "16", "Threads per worker; also the RPC proxy pool size.", int),

@@ -8,6 +8,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", ACCOUNT + "/meters", "readings.meters",
           "Счётчики лицевого счёта: зоны, последние показания, дата поверки", auth=True,
           tag="readings", errors=(401, 404)),
+    Route("POST", ACCOUNT + "/readings/preview", "readings.preview",
+          "Проверить показания до отправки: расход по зонам, предупреждение о большом "
+          "расходе, примерная сумма начисления по тарифу счёта", s.Preview, auth=True,
+          tag="readings", errors=(400, 401, 403, 404, 410, 422)),
     Route("POST", ACCOUNT + "/readings", "readings.submit",
           "Передать показания (по одному числу на зону счётчика)", s.Submit, 201, auth=True,
           tag="readings", errors=(400, 401, 403, 404, 410, 422)),

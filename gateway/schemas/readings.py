@@ -4,11 +4,14 @@ from marshmallow import fields, validate
 from gateway.schemas import Strict, Text
 
 
-class Submit(Strict):
+class Preview(Strict):
     meter_serial = Text(required=True, metadata={"example": "1000911502333"})
     values = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=3),
                          metadata={"description": "Показания по зонам: [1-эт, 2-эт, 3-эт]",
                                    "example": [3200]})
+
+
+class Submit(Preview):
     confirm = fields.Boolean(metadata={"description": "Подтверждаю необычно большой расход"})
     photo_id = Text(metadata={"description": "Из POST .../readings/photo, если показания с фото"})
 

@@ -198,10 +198,9 @@ class AccountsService(ServiceBase):
 
     @timer(interval=REMINDER_INTERVAL)
     def send_reminders(self) -> None:
-        """Verification dates within 30 days; the reading window closing (once per period)."""
-        notices = self.notices
-        notices.remind_verification()
-        notices.remind_readings(self.config["READING_WINDOW_END_DAY"])
+        """Verification dates within 30 days (the reading window's reminder comes from
+        readings, which knows who has not submitted yet)."""
+        self.notices.remind_verification()
 
     # ---- events in -----------------------------------------------------------------------
 
@@ -232,6 +231,10 @@ class AccountsService(ServiceBase):
     @reliable_event_handler("auth", "contact_confirmed")
     def on_contact_confirmed(self, body: dict[str, Any]) -> None:
         self._handle(body, self.links.contact_confirmed)
+
+    @reliable_event_handler("readings", "reading_reminder_due")
+    def on_reading_reminder_due(self, body: dict[str, Any]) -> None:
+        self._handle(body, lambda p: self.notices.remind_reading(p) and None)
 
     @reliable_event_handler("auth", "user_deleted")
     def on_user_deleted(self, body: dict[str, Any]) -> None:

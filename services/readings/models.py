@@ -78,6 +78,16 @@ class ReadingPhoto(ReadingsBase):
     reading_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
+class ReminderSent(ReadingsBase):
+    """An account already reminded to submit for a period (one reminder per period)."""
+
+    __tablename__ = "reminders_sent"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Outbox(OutboxMixin, ReadingsBase):
     pass
 

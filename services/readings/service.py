@@ -5,8 +5,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nameko.dependency_providers import Config
+from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
+from nameko.timer import timer
 
+from services.readings.domain import reminders, rules
 from services.readings.domain.submissions import Readings, require_int
 from services.readings.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
@@ -17,6 +20,7 @@ from shared.db import Database
 from shared.service import OutboxProvider, ServiceBase, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+REMINDER_INTERVAL = 3600  # seconds; the reminder itself goes out once per account and period
 
 
 class ReadingsService(ServiceBase):
@@ -31,6 +35,7 @@ class ReadingsService(ServiceBase):
     request = RequestContext()
     accounts = RpcProxy("accounts")
     auth = RpcProxy("auth")
+    payments = RpcProxy("payments")
 
     @property
     def readings(self) -> Readings:
@@ -53,6 +58,25 @@ class ReadingsService(ServiceBase):
     def meters(self, account_id: Any) -> list[dict[str, Any]]:
         """The account's meters with their last reading and verification date."""
         return self.readings.meters(self._allowed(account_id, "read"))
+
+    def _estimate(self, account_id: int, preview: dict[str, Any]) -> dict[str, Any] | None:
+        """The charge for this consumption at the account's tariff, from payments; None when
+        there is no consumption yet or payments cannot tell (not running, no tariff)."""
+        if preview["consumption"] is None:
+            return None
+        try:
+            return self.payments.estimate(account_id=account_id, period=preview["period"],
+                                          consumption=preview["consumption"])
+        except (UnknownService, RemoteError):
+            return None
+
+    @rpc
+    def preview(self, account_id: Any, meter_serial: Any, values: Any) -> dict[str, Any]:
+        """Before confirming: consumption per zone, a warning when it is far above the usual,
+        and an estimate of the charge for it. Nothing is stored."""
+        account_id = self._allowed(account_id, "full")
+        preview = self.readings.preview(account_id, meter_serial, values)
+        return {**preview, "estimate": self._estimate(account_id, preview)}
 
     @rpc
     def submit(self, account_id: Any, meter_serial: Any, values: Any, confirm: Any = False,
@@ -103,6 +127,17 @@ class ReadingsService(ServiceBase):
     @reliable_event_handler("billing", "reading_accepted")
     def on_reading_accepted(self, body: dict[str, Any]) -> None:
         self._handle(body, lambda p: self.readings.decided(p, accepted=True))
+
+    @reliable_event_handler("billing", "inspector_reading_taken")
+    def on_inspector_reading(self, body: dict[str, Any]) -> None:
+        self._handle(body, self.readings.inspector_reading)
+
+    @timer(interval=REMINDER_INTERVAL)
+    def remind_missing_readings(self) -> int:
+        """Before the window closes: an event per account still without a reading."""
+        window = rules.Window(self.config["READING_WINDOW_START_DAY"],
+                              self.config["READING_WINDOW_END_DAY"])
+        return reminders.remind_missing(self.work(), window, self.config["READING_REMINDER_DAYS"])
 
     @reliable_event_handler("billing", "reading_rejected")
     def on_reading_rejected(self, body: dict[str, Any]) -> None:

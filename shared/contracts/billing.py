@@ -76,3 +76,17 @@ class MeterRemoved(AccountKey):
 
     serial = fields.String(required=True, validate=SERIAL)
     removed_on = fields.Date(required=True)
+
+
+@contract("billing", "inspector_reading_taken")
+class InspectorReadingTaken(AccountKey):
+    """An inspector (контролёр) read the meter on site; the customer's history shows it as
+    accepted, and it replaces a reading of the same period still in the portal."""
+
+    serial = fields.String(required=True, validate=SERIAL)
+    values = fields.List(fields.Integer(validate=validate.Range(min=0)), required=True,
+                         validate=validate.Length(min=1, max=3),
+                         metadata={"description": "Zone readings: 1-эт, 2-эт, 3-эт"})
+    taken_on = fields.Date(required=True)
+    inspector = fields.String(allow_none=True, load_default=None,
+                              validate=validate.Length(max=200))

@@ -22,3 +22,16 @@ class ReadingSubmitted(Schema):
     source = fields.String(required=True, validate=validate.OneOf(
         ("manual", "photo", "automatic", "inspector", "estimated")))
     submitted_at = fields.AwareDateTime(required=True)
+
+
+@contract("readings", "reading_reminder_due")
+class ReadingReminderDue(Schema):
+    """The reading window closes soon and this account has a meter without a reading for the
+    period; the accounts service turns it into a notice to the account's users."""
+
+    account_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    branch = fields.String(required=True)
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    window_end = fields.Date(required=True)
+    meter_serials = fields.List(fields.String(), required=True)

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+import time
+from typing import Any, Callable, TypeVar
 
 from tests.integration.conftest import System
 
 CONSENT = "2025-09-01"
 PASSWORD = "Lampochka-2026"
 _numbers = itertools.count(1000000)
+T = TypeVar("T")
 
 
 def new_phone() -> str:
@@ -57,3 +59,15 @@ def error(response) -> dict[str, Any]:
     body = response.json["error"]
     assert set(body) >= {"code", "message"}
     return body
+
+
+def eventually(check: Callable[[], T], timeout: float = 10, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy (an event on its way through the bus)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

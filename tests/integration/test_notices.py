@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from tests.integration.helpers import bearer, error, new_phone, register_by_phone
+from tests.integration.helpers import bearer, error, eventually, new_phone, register_by_phone
 from tests.integration.test_accounts import link, post_account
 
 API = "/api/v1"
@@ -21,29 +21,53 @@ def _linked_customer(sys, **account):
     sys.wait_contact(tokens["user"]["id"])
     number = post_account(sys, **account)
     account_id = link(sys, tokens, number).json["id"]
+    eventually(lambda: sys.client.get(f"{API}/accounts/{account_id}/meters",
+                                      headers=bearer(tokens)).json, what="readings' meters")
     return phone, tokens, account_id
 
 
-def test_reading_window_reminder_once_per_period_by_sms_and_in_the_feed(sys):
+def _refresh(sys, tokens) -> dict:
+    """New tokens at the moved clock's time."""
+    return sys.client.post(f"{API}/auth/token/refresh",
+                           json={"refresh_token": tokens["refresh_token"]}).json
+
+
+def _feed(sys, tokens) -> dict:
+    return sys.client.get(f"{API}/notices", headers=bearer(tokens)).json
+
+
+def test_reading_window_reminder_once_per_period_only_to_accounts_without_a_reading(sys):
     phone, tokens, account_id = _linked_customer(sys)
+    _, diligent, diligent_account = _linked_customer(sys)
     today = sys.clock.now().date()
     _move_clock_to(sys, date(today.year, today.month, 10))  # outside the window: nothing
-    sys.tick("accounts", "send_reminders")
-    refreshed = sys.client.post(f"{API}/auth/token/refresh",
-                                json={"refresh_token": tokens["refresh_token"]}).json
-    assert sys.client.get(f"{API}/notices", headers=bearer(refreshed)).json["notices"] == []
+    sys.tick("readings", "remind_missing_readings")
+    _move_clock_to(sys, date(today.year, today.month, 21))  # in the window, not the last days
+    diligent = _refresh(sys, diligent)
+    sent = sys.client.post(f"{API}/accounts/{diligent_account}/readings", headers=bearer(diligent),
+                           json={"meter_serial": "1000911502333", "values": [100]})
+    assert sent.status_code == 201, sent.json
+    tokens = _refresh(sys, tokens)
+    assert _feed(sys, tokens)["notices"] == []
 
+    tap = sys.tap("readings")
     _move_clock_to(sys, date(today.year, today.month, 23))
-    sys.tick("accounts", "send_reminders")
-    sys.tick("accounts", "send_reminders")  # a second tick makes no second notice
-    refreshed = sys.client.post(f"{API}/auth/token/refresh",
-                                json={"refresh_token": refreshed["refresh_token"]}).json
-    feed = sys.client.get(f"{API}/notices", headers=bearer(refreshed)).json
+    sys.tick("readings", "remind_missing_readings")
+    sys.tick("readings", "remind_missing_readings")  # a second tick makes no second reminder
+    event = tap.wait_for("reading_reminder_due", lambda p: p["account_id"] == account_id)
+    assert event["payload"]["window_end"].endswith("-25")
+    tokens, diligent = _refresh(sys, tokens), _refresh(sys, diligent)
+    feed = eventually(lambda: (f := _feed(sys, tokens))["notices"] and f,
+                      what="the reminder notice")
     reminders = [n for n in feed["notices"] if n["kind"] == "reading_reminder"]
     assert len(reminders) == 1 and reminders[0]["account_id"] == account_id
     assert "до 25." in reminders[0]["body"]
     assert feed["unread"] == 1
     assert "Передайте показания" in sys.last_sms(phone)
+    assert not [e for e in tap.drain() if e["type"] == "reading_reminder_due"
+                and e["payload"]["account_id"] == diligent_account]
+    assert [n for n in _feed(sys, diligent)["notices"] if n["kind"] == "reading_reminder"] == []
+    tap.close()
 
 
 def test_verification_due_soon_and_read_state_and_summary(sys):
@@ -90,9 +114,11 @@ def test_notices_are_private_and_the_feed_checks_its_parameters(sys):
     _, owner, _ = _linked_customer(sys)
     today = sys.clock.now().date()
     _move_clock_to(sys, date(today.year, today.month, 24))
-    sys.tick("accounts", "send_reminders")
+    sys.tick("readings", "remind_missing_readings")
     owner = sys.client.post(f"{API}/auth/token/refresh",
                             json={"refresh_token": owner["refresh_token"]}).json
+    eventually(lambda: sys.client.get(f"{API}/notices", headers=bearer(owner)).json["notices"],
+               what="the reminder notice")
     other = register_by_phone(sys, new_phone())
     mine = sys.client.get(f"{API}/notices", headers=bearer(owner)).json["notices"]
     assert mine

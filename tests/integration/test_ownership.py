@@ -12,6 +12,7 @@ BODIES = {
     "accounts.set_paperless": {"paperless": False},
     "accounts.grant_access": {"phone": "+79180000000", "access": "read"},
     "readings.submit": {"meter_serial": "1000911502333", "values": [1]},
+    "readings.preview": {"meter_serial": "1000911502333", "values": [1]},
     "readings.read_photo": {"image_base64": "aGVsbG8="},
 }
 

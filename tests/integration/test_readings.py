@@ -141,6 +141,14 @@ def test_unusually_high_consumption_needs_confirmation(sys):
         decide(sys, response.json["id"])
         value += 200
     tokens = next_month(sys, tokens)
+    preview = sys.client.post(f"{API}/accounts/{account_id}/readings/preview",
+                              headers=bearer(tokens),
+                              json={"meter_serial": "1000911502333", "values": [value + 5000]})
+    assert preview.status_code == 200, preview.json
+    assert preview.json["consumption"] == [5200] and preview.json["usual"] == 200
+    assert preview.json["needs_confirm"] is True and "5200" in preview.json["warning"]
+    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
+    assert len(history[0]["readings"]) == 4  # the preview stored nothing
     high = submit(sys, tokens, account_id, [value + 5000])
     assert high.status_code == 422 and error(high)["fields"] == {"confirm": "implausibly high: confirm"}
     confirmed = submit(sys, tokens, account_id, [value + 5000], confirm=True)
@@ -258,3 +266,17 @@ def test_an_account_loaded_from_the_registry_csv_takes_readings(sys, in_window):
     meters = sys.client.get(f"{API}/accounts/{account_id}/meters", headers=bearer(tokens)).json
     assert [m["serial"] for m in meters] == ["1000911502333"]
     assert submit(sys, tokens, account_id, [3200]).status_code == 201
+
+
+def test_an_inspector_reading_from_billing_replaces_the_pending_one_in_history(sys, in_window):
+    tokens, account_id, number = customer_with_meter(sys)
+    assert submit(sys, tokens, account_id, [3007]).status_code == 201
+    taken_on = sys.clock.now().date()
+    sys.billing_to("readings", "inspector_reading_taken", {
+        "number": number, "branch": "mostovskoy", "serial": "1000911502333", "values": [3010],
+        "taken_on": taken_on.isoformat(), "inspector": "Иванов И. И."})
+    rows = sys.client.get(f"{API}/accounts/{account_id}/readings",
+                          headers=bearer(tokens)).json[0]["readings"]
+    assert [(r["values"], r["source"], r["status"]) for r in rows] == [
+        ([3007], "manual", "replaced"), ([3010], "inspector", "accepted")]
+    assert rows[1]["submitted_at"].startswith(taken_on.isoformat())

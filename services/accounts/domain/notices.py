@@ -7,7 +7,6 @@ notices through :meth:`Notices.to_account` or :meth:`Notices.to_user`.
 """
 from __future__ import annotations
 
-import calendar
 import logging
 from datetime import date, timedelta
 from typing import Any
@@ -101,25 +100,24 @@ class Notices:
         self.db.commit()
         return made
 
-    def remind_readings(self, window_end_day: int, days_before: int = 3) -> int:
-        """In the last days of the reading window: a reminder to those who asked for it."""
-        today = self.d.now.date()
-        last_day = min(window_end_day, calendar.monthrange(today.year, today.month)[1])
-        end = date(today.year, today.month, last_day)
-        if not (end - timedelta(days=days_before) <= today <= end):
-            return 0
+    def remind_reading(self, payload: dict[str, Any]) -> int:
+        """readings.reading_reminder_due: the window closes soon and the account has no
+        reading yet; a reminder to its users with full access who asked for reminders."""
+        end: date = payload["window_end"]
+        year, month = payload["period"].split("-")
         made = 0
-        rows = self.db.execute(select(Link.user_id, Link.account_id).where(Link.access == "full"))
-        for user_id, account_id in list(rows):
+        rows = self.db.scalars(select(Link.user_id).where(
+            Link.account_id == payload["account_id"], Link.access == "full"))
+        for user_id in list(rows):
             profile = self.db.get(Profile, user_id)
             if profile is not None and not profile.reading_reminders:
                 continue
             made += self.to_user(
                 user_id, "reading_reminder", "Передайте показания",
-                f"Показания за {today.strftime('%m.%Y')} принимаются до "
+                f"Лицевой счёт {payload['number']}: показания за {month}.{year} принимаются до "
                 f"{end.strftime('%d.%m.%Y')} включительно.",
-                f"readings:{account_id}:{today.strftime('%Y-%m')}", account_id) is not None
-        self.db.commit()
+                f"readings:{payload['account_id']}:{payload['period']}",
+                payload["account_id"]) is not None
         return made
 
     # ---- the feed ------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +16,20 @@ from shared.work import Work as Deps
 from shared.work import decode_upload
 
 LIVE = ("pending", "accepted")  # the statuses that count as "the" reading of a period
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A submission checked against the meter and its last reading."""
+
+    meter: Meter
+    period: str
+    current: list[int]
+    previous: Reading | None
+    used: list[int] | None  # consumption per zone; None for a meter's first reading
+    rolled: bool
+    usual: float | None
+    warning: str | None
 
 
 def reading_view(reading: Reading, consumption: list[int] | None = None) -> dict[str, Any]:
@@ -90,19 +106,8 @@ class Readings:
                 continue
         return totals
 
-    def submit(self, user_id: str | None, account_id: int, meter_serial: object, values: object,
-               confirm: object = False, photo_id: object = None) -> dict[str, Any]:
-        """Check and store a reading for this period; billing hears of it by an event.
-        With ``photo_id`` (from read_photo) the reading's source is "photo" and the photo is
-        kept with it."""
-        photo = None
-        if photo_id is not None:
-            photo = self.db.get(ReadingPhoto, photo_id) if isinstance(photo_id, str) else None
-            if photo is None or photo.account_id != account_id:
-                raise NotFound("Фото не найдено, прикрепите его снова", {"photo_id": "unknown"})
-            if photo.reading_id is not None:
-                raise Gone("Это фото уже использовано", {"photo_id": "already used"})
-        source = "photo" if photo is not None else "manual"
+    def _evaluate(self, account_id: int, meter_serial: object, values: object) -> Evaluation:
+        """Every rule of a submission but the plausibility confirmation, without storing."""
         if not isinstance(meter_serial, str) or not meter_serial:
             raise ValidationFailed("Выберите счётчик", {"meter_serial": "required"})
         meter = self.db.scalar(select(Meter).where(Meter.account_id == account_id,
@@ -122,10 +127,10 @@ class Readings:
         current = rules.check_values(values, meter.zones, meter.digits)
         period = rules.period_of(today)
         previous = self._last(meter, before_period=period)
-        used, rolled = [], False
+        used: list[int] | None = None if previous is None else []
+        rolled = False
         for index, value in enumerate(current):
             if previous is None:
-                used.append(None)
                 continue
             try:
                 amount, zone_rolled = rules.consumption(previous.values[index], value, meter.digits)
@@ -136,12 +141,43 @@ class Readings:
             used.append(amount)
             rolled = rolled or zone_rolled
         usual = rules.average(self._history_consumption(meter, period))
+        total = sum(used) if used is not None else None
         factor = self.d.config["HIGH_CONSUMPTION_FACTOR"]
-        total = sum(u for u in used if u is not None)
-        if usual and total > factor * usual and confirm is not True:
-            raise ValidationFailed(
-                f"Расход {total} кВт·ч намного больше обычного ({usual:.0f} кВт·ч в месяц). "
-                "Проверьте показания и подтвердите", {"confirm": "implausibly high: confirm"})
+        warning = None
+        if usual and total is not None and total > factor * usual:
+            warning = (f"Расход {total} кВт·ч намного больше обычного ({usual:.0f} кВт·ч в "
+                       "месяц). Проверьте показания и подтвердите")
+        return Evaluation(meter, period, current, previous, used, rolled, usual, warning)
+
+    def preview(self, account_id: int, meter_serial: object, values: object) -> dict[str, Any]:
+        """What the customer sees before confirming: the consumption per zone, the usual
+        monthly consumption and a warning when this is far above it. Nothing is stored."""
+        check = self._evaluate(account_id, meter_serial, values)
+        return {"meter_serial": check.meter.serial, "period": check.period,
+                "values": check.current, "consumption": check.used,
+                "total": sum(check.used) if check.used is not None else None,
+                "usual": round(check.usual) if check.usual else None,
+                "rolled_over": check.rolled, "warning": check.warning,
+                "needs_confirm": check.warning is not None}
+
+    def submit(self, user_id: str | None, account_id: int, meter_serial: object, values: object,
+               confirm: object = False, photo_id: object = None) -> dict[str, Any]:
+        """Check and store a reading for this period; billing hears of it by an event.
+        With ``photo_id`` (from read_photo) the reading's source is "photo" and the photo is
+        kept with it."""
+        photo = None
+        if photo_id is not None:
+            photo = self.db.get(ReadingPhoto, photo_id) if isinstance(photo_id, str) else None
+            if photo is None or photo.account_id != account_id:
+                raise NotFound("Фото не найдено, прикрепите его снова", {"photo_id": "unknown"})
+            if photo.reading_id is not None:
+                raise Gone("Это фото уже использовано", {"photo_id": "already used"})
+        source = "photo" if photo is not None else "manual"
+        check = self._evaluate(account_id, meter_serial, values)
+        if check.warning is not None and confirm is not True:
+            raise ValidationFailed(check.warning, {"confirm": "implausibly high: confirm"})
+        meter, period, current, rolled = check.meter, check.period, check.current, check.rolled
+        used = check.used
         for earlier in self.db.scalars(select(Reading).where(
                 Reading.account_id == account_id, Reading.meter_serial == meter.serial,
                 Reading.period == period, Reading.status.in_(LIVE))):
@@ -161,8 +197,7 @@ class Readings:
             "values": current, "rolled_over": rolled, "source": source,
             "submitted_at": self.now.isoformat()})
         self.db.commit()
-        return {**reading_view(reading, used if previous else None),
-                "message": "Показания приняты"}
+        return {**reading_view(reading, used), "message": "Показания приняты"}
 
     # ---- from a photo --------------------------------------------------------------------
 
@@ -209,6 +244,28 @@ class Readings:
         reading.status = "accepted" if accepted else "rejected"
         reading.reason = None if accepted else reason
         reading.decided_at = self.now
+
+    def inspector_reading(self, payload: dict[str, Any]) -> None:
+        """Billing's reading taken on site by an inspector: accepted as it is, and it
+        replaces a reading of the same period still counting in the portal."""
+        meter = self.db.scalar(select(Meter).where(
+            Meter.number == payload["number"], Meter.branch == payload["branch"],
+            Meter.serial == payload["serial"]))
+        if meter is None:  # the handler dead-letters it: billing must send the meter first
+            raise NotFound("Unknown meter", {"serial": "not in the readings service"})
+        values = rules.check_values(payload["values"], meter.zones, meter.digits)
+        period = rules.period_of(payload["taken_on"])
+        for earlier in self.db.scalars(select(Reading).where(
+                Reading.account_id == meter.account_id, Reading.meter_serial == meter.serial,
+                Reading.period == period, Reading.status.in_(LIVE))):
+            earlier.status = "replaced"
+        taken_at = datetime.combine(payload["taken_on"], time(12), tzinfo=timezone.utc)
+        self.db.add(Reading(account_id=meter.account_id, meter_serial=meter.serial,
+                            period=period, t1=values[0],
+                            t2=values[1] if len(values) > 1 else None,
+                            t3=values[2] if len(values) > 2 else None, rolled_over=False,
+                            source="inspector", status="accepted", submitted_by=None,
+                            submitted_at=taken_at, decided_at=self.now))
 
     # ---- the Показания tab ---------------------------------------------------------------
 

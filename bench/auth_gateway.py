@@ -42,7 +42,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,6 +283,32 @@ def wait_http(port: int, path: str, procs: list[tuple[str, subprocess.Popen]], l
         time.sleep(0.3)
     tails = "\n".join(log_tail(logdir, name) for name, _ in procs)
     raise SetupFailed(f"{path} on port {port} not ready after {timeout:.0f}s ({last})\n{tails}")
+
+
+def wait_services(port: int, names: Sequence[str], cleanup: Cleanup, logdir: Path,
+                  timeout: float = 90) -> None:
+    """/readyz pings every routed service; only ours are started, so read theirs alone."""
+    deadline, last = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        for name, proc in cleanup.procs:
+            if proc.poll() is not None:
+                raise SetupFailed(f"{name} exited with {proc.returncode}:\n"
+                                  f"{log_tail(logdir, name)}")
+        conn = http.client.HTTPConnection(HOST, port, timeout=10)
+        try:
+            conn.request("GET", "/readyz")
+            body = json.loads(conn.getresponse().read() or b"{}")
+            state = body.get("services", {})
+            if all(state.get(n, {}).get("ok") for n in names):
+                return
+            last = json.dumps({n: state.get(n) for n in names})
+        except (OSError, ValueError) as exc:
+            last = repr(exc)
+        finally:
+            conn.close()
+        time.sleep(0.5)
+    raise SetupFailed(f"services not ready after {timeout:.0f}s: {last}\n" +
+                      "\n".join(log_tail(logdir, n) for n, _ in cleanup.procs))
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -683,7 +709,8 @@ def run(args: argparse.Namespace, cleanup: Cleanup) -> int:
     gateway = start(cleanup, "gateway", [str(gunicorn), "-c", "gateway/gunicorn_conf.py",
                                          "gateway.wsgi:app"], env, logdir)
     t0 = time.monotonic()
-    wait_http(gw_port, "/readyz", [("auth", auth), ("gateway", gateway)], logdir)
+    wait_http(gw_port, "/healthz", [("auth", auth), ("gateway", gateway)], logdir)
+    wait_services(gw_port, ["auth"], cleanup, logdir)  # /readyz lists every routed service
     print(f"# gateway ready on :{gw_port} after {time.monotonic() - t0:.1f}s")
 
     gw = Client(gw_port)

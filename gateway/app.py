@@ -1,6 +1,8 @@
 """Flask app factory of the gateway: authenticate, check the HTTP shape, call RPC, map errors."""
 from __future__ import annotations
 
+import base64
+import io
 import logging
 import re
 import time
@@ -8,7 +10,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request, send_file
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -48,6 +50,9 @@ def _bearer_token() -> str:
 
 
 def _request_data(route: Route) -> dict[str, Any]:
+    if route.raw:  # a signature covers the exact bytes: the service checks them, not us
+        return {"body": base64.b64encode(request.get_data()).decode(),
+                "headers": {k: v for k, v in request.headers.items() if "signature" in k.lower()}}
     if route.source == "query":
         raw: Any = request.args.to_dict()
     elif route.schema is None and not route.body_arg:
@@ -68,6 +73,18 @@ def _request_data(route: Route) -> dict[str, Any]:
             name: "; ".join(m if isinstance(m, str) else str(m) for m in messages)
             if isinstance(messages, list) else str(messages)
             for name, messages in exc.normalized_messages().items()})
+
+
+def file_response(result: dict[str, Any]) -> Response:
+    """A file a service returned as {filename, content_type, content_base64}: the bytes
+    themselves, to save under the filename (RFC 6266: an ASCII fallback and filename*)."""
+    response = send_file(io.BytesIO(base64.b64decode(result["content_base64"])),
+                         mimetype=result["content_type"], as_attachment=True,
+                         download_name=result["filename"])
+    # Personal data: no shared cache keeps it; a browser must not guess another type.
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None) -> Flask:
@@ -142,6 +159,8 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
             result = pool.call(service, method, context(token), **kwargs)
             if route.status == 204:
                 return Response(status=204)
+            if route.download:
+                return file_response(result)
             return jsonify(result), route.status
 
         view.__name__ = route.endpoint

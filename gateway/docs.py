@@ -29,11 +29,25 @@ PAGE = """<!doctype html>
 </body></html>"""
 
 
+# What a download route answers: the file itself (Content-Disposition: attachment).
+DOWNLOAD_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
+def _success(route: Route) -> dict[str, Any]:
+    if route.status == 204:
+        return {"description": "OK"}
+    if route.download:
+        return {"description": "Файл (Content-Disposition: attachment; filename*=UTF-8'')",
+                "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                            for kind in DOWNLOAD_TYPES}}
+    return {"description": "OK",
+            "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
 def _operation(route: Route) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": route.summary, "tags": [route.tag], "operationId": route.endpoint,
-        "responses": {str(route.status): {"description": "OK"} if route.status == 204 else {
-            "description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        "responses": {str(route.status): _success(route)},
     }
     if route.body_arg:
         operation["requestBody"] = {"required": True, "content": {

@@ -13,12 +13,19 @@ class Clock:
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
+        self.frozen: datetime | None = None  # tests of "within N seconds" rules stop time
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return (self.frozen or datetime.now(timezone.utc)) + self.offset
 
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)
+
+    def freeze(self) -> None:
+        self.frozen = datetime.now(timezone.utc)
+
+    def unfreeze(self) -> None:
+        self.frozen = None
 
 
 # The process's clock: services, the gateway and token checks in one process share it, so a

@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import BigInteger, DateTime, Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +42,24 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value
+
+
+class Money(TypeDecorator):
+    """Rubles as ``Decimal``, stored as whole kopecks (SQLite has no exact decimal type)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        kopecks = Decimal(value) * 100
+        if kopecks != kopecks.to_integral_value():
+            raise ValueError(f"{value} is not a whole number of kopecks")
+        return int(kopecks)
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
@@ -87,8 +106,8 @@ def _serialize_sqlite_transactions(engine: Engine) -> None:
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            conn.info.pop("nesk_lock", None)
-            lock.release()
+            if conn.info.pop("nesk_lock", False):  # a rollback event may have released it
+                lock.release()
             raise
 
     def _end(conn: Any) -> None:

@@ -7,7 +7,10 @@ from shared import settings
 from shared.db import migrate
 
 SERVICE_MODULES = {"auth": "services.auth.service", "accounts": "services.accounts.service",
-                   "readings": "services.readings.service"}
+                   "readings": "services.readings.service",
+                   "payments": "services.payments.service",
+                   "documents": "services.documents.service",
+                   "requests": "services.requests.service"}
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ class Route:
     errors: tuple[int, ...] = field(default=(400, 422))
     body_arg: str | None = None  # pass the whole JSON object as this one RPC argument
     upload: bool = False  # a large body (a photo): MAX_UPLOAD_BYTES instead of MAX_JSON_BYTES
+    raw: bool = False  # pass the body as received (base64) and the headers: signed webhooks
+    download: bool = False  # RPC gives {filename, content_type, content_base64}: send the file
 
     @property
     def service(self) -> str:
@@ -51,10 +53,11 @@ class Route:
 
 
 def _collect() -> tuple[Route, ...]:
-    from gateway.routes import accounts, auth, notices, profile, readings
+    from gateway.routes import accounts, auth, notices, payments, profile, readings
+    from gateway.routes import documents, requests
 
     return (auth.ROUTES + accounts.ROUTES + profile.ROUTES + notices.ROUTES
-            + readings.ROUTES)
+            + readings.ROUTES + payments.ROUTES + documents.ROUTES + requests.ROUTES)
 
 
 ROUTES: tuple[Route, ...] = _collect()

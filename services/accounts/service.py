@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nameko.dependency_providers import Config
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from services.accounts.domain import branches, registry
@@ -16,6 +18,7 @@ from services.accounts.domain.profile import Profiles
 from services.accounts.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
 from shared.consumers import handle_once, reliable_event_handler
+from shared.errors import DomainError, NotFound
 from shared.context import RequestContext
 from shared.db import Database
 from shared.notify import NotifierProvider
@@ -37,6 +40,7 @@ class AccountsService(ServiceBase):
     clock = ClockProvider()
     request = RequestContext()
     notifier = NotifierProvider()
+    payments = RpcProxy("payments")
 
     @property
     def links(self) -> Links:
@@ -130,7 +134,20 @@ class AccountsService(ServiceBase):
         is not the caller's, Forbidden when the access is read-only."""
         link = self.links.access(self._me(), account_id, need)
         return {"account_id": link.account_id, "number": link.account.number,
-                "branch": link.account.branch, "role": link.role, "access": link.access}
+                "branch": link.account.branch, "role": link.role, "access": link.access,
+                "tariff_category": link.account.tariff_category}
+
+    @rpc
+    def bill_card(self, number: Any, branch: Any) -> dict[str, Any]:
+        """Internal, for the documents service only (the gateway never routes it; documents
+        has checked the caller's access first, and its monthly batch calls it with no
+        caller): the consumer, the GIS ЖКХ id, and the branch's and supplier's reference data
+        a bill prints."""
+        account = registry.find(self.db, str(number), str(branch))
+        if account is None:
+            raise NotFound("Лицевой счёт не найден", {"number": "not found in this branch"})
+        return registry.bill_card(account,
+                                  branches.load(self.config.get("ACCOUNTS_BRANCHES_FILE", "")))
 
     # ---- РАЗДЕЛ «ПРОФИЛЬ» -----------------------------------------------------------------
 
@@ -190,11 +207,17 @@ class AccountsService(ServiceBase):
 
     @rpc
     def summary(self) -> dict[str, Any]:
-        """What every page's header shows: unread notices and the number of accounts.
-        (The total balance joins when the payments service exists.)"""
+        """What every page's header shows: unread notices, the number of accounts, and the
+        total to pay over them (from payments; null while payments cannot answer)."""
         user_id = self._me()
+        balance = None
+        try:
+            debt = self.payments.my_debt()
+            balance = {key: debt[key] for key in ("debt", "penalties", "to_pay")}
+        except (UnknownService, RemoteError, DomainError):
+            pass  # the header still shows the rest
         return {"unread_notices": self.notices.unread(user_id),
-                "accounts": self.links.count(user_id), "balance": None}
+                "accounts": self.links.count(user_id), "balance": balance}
 
     @timer(interval=REMINDER_INTERVAL)
     def send_reminders(self) -> None:
@@ -232,9 +255,36 @@ class AccountsService(ServiceBase):
     def on_contact_confirmed(self, body: dict[str, Any]) -> None:
         self._handle(body, self.links.contact_confirmed)
 
+    @reliable_event_handler("payments", "payment_succeeded")
+    def on_payment_succeeded(self, body: dict[str, Any]) -> None:
+        self._handle(body, self.notices.payment_succeeded)
+
     @reliable_event_handler("readings", "reading_reminder_due")
     def on_reading_reminder_due(self, body: dict[str, Any]) -> None:
         self._handle(body, lambda p: self.notices.remind_reading(p) and None)
+
+    @reliable_event_handler("requests", "request_status_changed")
+    def on_request_status_changed(self, body: dict[str, Any]) -> None:
+        self._handle(body, self.notices.request_status_changed)
+
+    @reliable_event_handler("requests", "request_message_posted")
+    def on_request_message_posted(self, body: dict[str, Any]) -> None:
+        self._handle(body, self.notices.request_reply)
+
+    @reliable_event_handler("documents", "document_status_changed")
+    def on_document_status_changed(self, body: dict[str, Any]) -> None:
+        """A reviewed document: a notice to the customer; an accepted one with a tariff
+        category sets the account's (announced as account_category_changed)."""
+        def apply(payload: dict[str, Any]) -> Any:
+            self.notices.document_reviewed(payload)
+            return registry.document_reviewed(self.db, payload, self.clock.now())
+
+        self._handle(body, apply)
+
+    @reliable_event_handler("documents", "bill_formed")
+    def on_bill_formed(self, body: dict[str, Any]) -> None:
+        """A bill for paperless delivery: its link by e-mail to the customer."""
+        self._handle(body, self.notices.bill_formed)
 
     @reliable_event_handler("auth", "user_deleted")
     def on_user_deleted(self, body: dict[str, Any]) -> None:

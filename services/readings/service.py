@@ -1,8 +1,10 @@
 """The readings service's nameko entrypoints."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from nameko.dependency_providers import Config
 from nameko.exceptions import RemoteError, UnknownService
@@ -17,6 +19,7 @@ from shared.contracts.accounts import MeterRegistered
 from shared.consumers import handle_once, reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
+from shared.errors import ValidationFailed
 from shared.service import OutboxProvider, ServiceBase, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -110,6 +113,19 @@ class ReadingsService(ServiceBase):
     def history(self, account_id: Any) -> list[dict[str, Any]]:
         """The Показания tab: readings by meter and period, with consumption."""
         return self.readings.history(self._allowed(account_id, "read"))
+
+    @rpc
+    def bill_readings(self, account_id: Any, period: Any) -> list[dict[str, Any]]:
+        """Internal, for the documents service only (the gateway never routes it; documents
+        has checked the caller's access first): per meter in service during ``period``
+        (YYYY-MM), its serial, zones, the initial and the final reading of the bill's meter
+        table (values, date, type: КО inspector, ПА customer, see BILL_KINDS) and the
+        consumption between them."""
+        account_id = require_int(account_id)
+        if not isinstance(period, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+            raise ValidationFailed("Период в формате ГГГГ-ММ", {"period": "YYYY-MM"})
+        return self.readings.for_bill(account_id, period,
+                                      ZoneInfo(self.config["SUPPLIER_TIMEZONE"]))
 
     def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
         """Once per event id, in one transaction with its effects."""

@@ -3,4 +3,5 @@
 These are the only thing services share about each other's events. Billing systems read
 the same contracts as JSON Schema (``python -m shared.contracts`` prints them).
 """
-from shared.contracts import accounts, auth, billing, readings  # noqa: F401
+from shared.contracts import accounts, auth, billing, payments, readings  # noqa: F401
+from shared.contracts import documents, requests  # noqa: F401

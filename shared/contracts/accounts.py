@@ -1,6 +1,7 @@
 """Events of the accounts service (exchange ``accounts.events``)."""
 from marshmallow import Schema, fields, validate
 
+from shared.contracts.billing import TARIFF_CATEGORIES
 from shared.events import contract
 
 
@@ -71,3 +72,16 @@ class MeterUnregistered(Schema):
     account_id = fields.Integer(required=True)
     serial = fields.String(required=True)
     removed_on = fields.Date(required=True)
+
+
+@contract("accounts", "account_category_changed")
+class AccountCategoryChanged(Schema):
+    """An account's tariff category changed in the portal (an operator accepted a document
+    for it): payments prices by it from now on; billing should record it too."""
+
+    account_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    branch = fields.String(required=True)
+    tariff_category = fields.String(required=True, validate=validate.OneOf(TARIFF_CATEGORIES))
+    document_id = fields.Integer(allow_none=True, load_default=None,
+                                 metadata={"description": "The accepted document (documents)"})

@@ -90,3 +90,17 @@ class InspectorReadingTaken(AccountKey):
     taken_on = fields.Date(required=True)
     inspector = fields.String(allow_none=True, load_default=None,
                               validate=validate.Length(max=200))
+
+
+@contract("billing", "charge_posted")
+class ChargePosted(AccountKey):
+    """Billing charged the account for a period (a new bill or a correction: the latest
+    amount for a period replaces the earlier one). ``due_date`` defaults to the legal one
+    (the 10th of the next month; the 15th for bills from March 2026; moved past holidays)."""
+
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    amount = fields.Decimal(required=True, as_string=True, places=2,
+                            validate=validate.Range(min=0))
+    due_date = fields.Date(allow_none=True, load_default=None)
+    lines = fields.List(fields.Dict(), load_default=list, metadata={
+        "description": "What the bill shows per zone/range: {zone, kwh, price, amount}"})

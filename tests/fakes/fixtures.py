@@ -9,6 +9,7 @@ from typing import Iterator
 import pytest
 
 from tests.fakes.smtp_server import FakeSmtp
+from tests.fakes.stripe_server import FakeStripe
 from tests.fakes.twilio_server import FakeTwilio
 
 
@@ -34,3 +35,15 @@ def fake_twilio(_fake_twilio_server: FakeTwilio) -> FakeTwilio:
 def fake_smtp(_fake_smtp_server: FakeSmtp) -> FakeSmtp:
     _fake_smtp_server.clear()
     return _fake_smtp_server
+
+
+@pytest.fixture(scope="session")
+def _fake_stripe_server() -> Iterator[FakeStripe]:
+    with FakeStripe() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_stripe(_fake_stripe_server: FakeStripe) -> FakeStripe:
+    _fake_stripe_server.clear()
+    return _fake_stripe_server

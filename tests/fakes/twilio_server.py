@@ -6,14 +6,14 @@ requests here, with its own auth and response parsing.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import secrets
 import threading
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fakes.http_fake import FakeHttpServer, QuietHandler
 
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/Messages\.json$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -25,14 +25,9 @@ def _error(status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:
                     "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # Under eventlet the accept loop is a greenthread that runs late; the default backlog
-    # of 5 then overflows on a burst of requests and clients see "connection aborted".
-    request_queue_size = 128
+class FakeTwilio(FakeHttpServer):
+    name = "fake-twilio"
 
-
-class FakeTwilio:
     """Accepts ``POST /2010-04-01/Accounts/{sid}/Messages.json`` and records the messages."""
 
     def __init__(self, account_sid: str | None = None, auth_token: str = "fake-auth-token") -> None:
@@ -40,63 +35,26 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.messages: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "FakeTwilio is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeTwilio:
+    def handler(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, like api.twilio.com
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode("utf-8"), keep_blank_values=True)
+                form = parse_qs(self.read_body(), keep_blank_values=True)
                 fields = {key: values[-1] for key, values in form.items()}
                 status, body = fake._create(self.path, self.headers.get("Authorization", ""), fields)
-                self._reply(status, body)
+                self.reply_json(status, body, "application/json; charset=utf-8")
 
             def do_GET(self) -> None:
-                self._reply(*_error(404, 20404, f"The requested resource {self.path} was not found"))
+                self.reply_json(*_error(404, 20404, f"The requested resource {self.path} was not found"),
+                                "application/json; charset=utf-8")
 
-            def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-                pass
-
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        return Handler
 
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
-
-    def __enter__(self) -> FakeTwilio:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _authorized(self, header: str) -> bool:
         scheme, _, encoded = header.partition(" ")

@@ -17,10 +17,14 @@ from sqlalchemy import create_engine, text
 from gateway.app import create_app
 from services.accounts.service import AccountsService
 from services.auth.service import AuthService
+from services.documents.service import DocumentsService
+from services.payments.service import PaymentsService
 from services.readings.service import ReadingsService
+from services.requests.service import RequestsService
 from shared.clock import Clock, clock
 from tests.conftest import CAPTCHA, make_config
 from tests.fakes.smtp_server import FakeSmtp
+from tests.fakes.stripe_server import FakeStripe
 from tests.fakes.twilio_server import FakeTwilio
 from tests.integration.bus import EventTap, publish, wait_handled
 
@@ -94,19 +98,30 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def system(amqp_uri: str, new_database: Callable[[str], str],
-           tmp_path_factory: pytest.TempPathFactory,
-           _fake_twilio_server: FakeTwilio, _fake_smtp_server: FakeSmtp) -> Iterator[System]:
-    sms, mail = _fake_twilio_server, _fake_smtp_server
+def system(request: pytest.FixtureRequest, amqp_uri: str, new_database: Callable[[str], str],
+           tmp_path_factory: pytest.TempPathFactory, _fake_twilio_server: FakeTwilio,
+           _fake_smtp_server: FakeSmtp, _fake_stripe_server: FakeStripe) -> Iterator[System]:
+    """A test module may set ``PAYMENT_PROVIDER = "stripe"``: payments then talks to the
+    fake Stripe through the real SDK."""
+    sms, mail, stripe = _fake_twilio_server, _fake_smtp_server, _fake_stripe_server
+    var = tmp_path_factory.mktemp("var")
     config = make_config(
-        tmp_path_factory.mktemp("var"), amqp_uri, AUTH_DATABASE_URL=new_database("auth"),
+        var, amqp_uri, AUTH_DATABASE_URL=new_database("auth"),
         ACCOUNTS_DATABASE_URL=new_database("accounts"),
         READINGS_DATABASE_URL=new_database("readings"),
+        REQUESTS_DATABASE_URL=new_database("requests"),
+        PAYMENTS_DATABASE_URL=new_database("payments"),
+        DOCUMENTS_DATABASE_URL=new_database("documents"),
+        DOCUMENTS_FILES_DIR=str(var / "documents-files"),
         SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=sms.account_sid,
         TWILIO_AUTH_TOKEN=sms.auth_token, TWILIO_FROM="+15005550006", TWILIO_API_BASE=sms.url,
-        EMAIL_BACKEND="smtp", SMTP_HOST=mail.host, SMTP_PORT=mail.port)
+        EMAIL_BACKEND="smtp", SMTP_HOST=mail.host, SMTP_PORT=mail.port,
+        PAYMENT_PROVIDER=getattr(request.module, "PAYMENT_PROVIDER", "sandbox"),
+        STRIPE_API_KEY=stripe.api_key, STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,
+        STRIPE_API_BASE=stripe.url)
     runner = ServiceRunner(config)
-    for service in (AuthService, AccountsService, ReadingsService):
+    for service in (AuthService, AccountsService, ReadingsService,
+                    PaymentsService, RequestsService, DocumentsService):
         runner.add_service(service)
     runner.start()
     app = create_app(config)
@@ -130,3 +145,4 @@ def sys(system: System) -> Iterator[System]:
     system.client.environ_base["REMOTE_ADDR"] = f"2001:db8::{next(_client_numbers):x}"
     yield system
     system.clock.offset = type(system.clock.offset)(0)
+    system.clock.unfreeze()

@@ -71,3 +71,14 @@ def eventually(check: Callable[[], T], timeout: float = 10, what: str = "conditi
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def staff(sys: System, role: str = "operator") -> dict[str, Any]:
+    """Tokens of a new operator or admin, made the way `services.auth.cli create-user` does."""
+    from services.auth.cli import create_user
+
+    email = f"{role}{next(_numbers)}@nesk.ru"
+    create_user(sys.config, role, None, email, PASSWORD, PASSWORD)
+    response = login(sys, email=email)
+    assert response.status_code == 200, response.json
+    return response.json

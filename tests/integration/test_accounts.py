@@ -42,8 +42,9 @@ def customer(sys):
 def test_branches_for_the_selector(sys):
     response = sys.client.get(f"{API}/accounts/branches")
     assert response.status_code == 200
-    assert {"code": "mostovskoy", "name": "Мостэнергосбыт", "city": "Мостовской"} in \
-        response.json["branches"]
+    mostovskoy = next(b for b in response.json["branches"] if b["code"] == "mostovskoy")
+    assert (mostovskoy["name"], mostovskoy["city"]) == ("Мостэнергосбыт", "Мостовской")
+    assert mostovskoy["phone"] == "5-90-25"  # the contacts printed on the bill
     assert response.json["supplier"]["name"] == "АО «НЭСК»"
 
 

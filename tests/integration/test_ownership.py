@@ -6,6 +6,7 @@ import re
 from gateway.routes import ROUTES
 from tests.integration.helpers import bearer, new_phone, register_by_phone
 from tests.integration.test_accounts import link, post_account
+from tests.unit.test_requests_attachments import sample_pdf, upload
 
 # A well-formed body per RPC, so the refusal comes from ownership, not from the shape.
 BODIES = {
@@ -14,6 +15,10 @@ BODIES = {
     "readings.submit": {"meter_serial": "1000911502333", "values": [1]},
     "readings.preview": {"meter_serial": "1000911502333", "values": [1]},
     "readings.read_photo": {"image_base64": "aGVsbG8="},
+    "requests.post_message": {"text": "Чья это заявка?"},
+    "payments.set_autopay": {"card_ref": "pm_sbx_x"},
+    "documents.upload_document": {"doc_type": "passport_copy", **upload(sample_pdf())},
+    "documents.review_document": {"decision": "reject", "reason": "Чужой документ"},
 }
 
 
@@ -21,7 +26,15 @@ def test_a_stranger_is_refused_on_every_route_that_names_a_resource(sys):
     owner = register_by_phone(sys, new_phone())
     account_id = link(sys, owner, post_account(sys)).json["id"]
     stranger = register_by_phone(sys, new_phone())
-    values = {"account_id": account_id, "user_id": owner["user"]["id"], "notice_id": 1}
+    request = sys.client.post("/api/v1/requests", headers=bearer(owner), json={
+        "work": "meter_replacement", "message": "Замените счётчик", "account_id": account_id,
+        "contact_phone": "+79180000000", "attachments": [upload(sample_pdf())]}).json
+    values = {"account_id": account_id, "user_id": owner["user"]["id"], "notice_id": 1,
+              "request_id": request["id"], "code": "other",
+              "attachment_id": request["messages"][0]["attachments"][0]["id"]}
+    document = sys.client.post(f"/api/v1/accounts/{account_id}/documents", headers=bearer(owner),
+                               json=BODIES["documents.upload_document"]).json
+    values.update(document_id=document["id"], period="2026-10")
     checked = []
     for route in ROUTES:
         names = {name for name, _ in route.path_params}
@@ -34,6 +47,14 @@ def test_a_stranger_is_refused_on_every_route_that_names_a_resource(sys):
         checked.append(route.rpc)
     assert {"accounts.get_account", "accounts.unlink_account", "accounts.revoke_access",
             "accounts.mark_notice_read", "readings.submit", "readings.history",
-            "readings.meters"} <= set(checked)
+            "readings.meters", "requests.get", "requests.cancel", "requests.post_message",
+            "requests.attachment", "requests.accept", "requests.save_work",
+            "documents.bills", "documents.bill", "documents.my_documents",
+            "documents.upload_document", "documents.withdraw_document",
+            "documents.document_file", "documents.open_document",
+            "documents.review_document"} <= set(checked)
     # and the owner still has it all
     assert sys.client.get(f"/api/v1/accounts/{account_id}", headers=bearer(owner)).status_code == 200
+    mine = sys.client.get(f"/api/v1/accounts/{account_id}/documents",
+                          headers=bearer(owner)).json
+    assert [(d["id"], d["status"]) for d in mine] == [(document["id"], "submitted")]

@@ -22,6 +22,7 @@ from sqlalchemy import Integer, String, create_engine, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from gateway.app import create_app
+from gateway.routes import SERVICES
 from gateway.rpc import RpcPool
 from shared import logs
 from shared.clock import ClockProvider
@@ -289,7 +290,8 @@ def test_gateway_readiness_and_api_say_which_service_is_down(platform):
     client = create_app(platform["config"]).test_client()
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.json["down"] == ["accounts", "auth", "readings"]
+    assert ready.status_code == 503 and ready.json["down"] == sorted(SERVICES)
+    assert {"auth", "accounts", "readings", "payments", "requests"} <= set(SERVICES)
     response = client.post("/api/v1/auth/captcha")
     assert response.status_code == 503
     assert response.json["error"]["code"] == "service_unavailable"

@@ -30,6 +30,27 @@ def notice_view(notice: Notice) -> dict[str, Any]:
             "read": notice.read_at is not None}
 
 
+# requests.request_status_changed → (title, body); {when} is the works' local date and time.
+REQUEST_STATUS_NOTICES = {
+    "accepted": ("Заявка принята", "Заявка №{id} «{work}» принята в работу."),
+    "scheduled": ("Назначена дата работ", "Заявка №{id} «{work}»: работы назначены на {when}."),
+    "done": ("Заявка выполнена", "Заявка №{id} «{work}» выполнена."),
+    "rejected": ("Заявка отклонена", "Заявка №{id} «{work}» отклонена: {reason}."),
+    "cancelled": ("Заявка отменена", "Заявка №{id} «{work}» отменена: {reason}."),
+}
+
+
+# documents.document_status_changed → (title, body) for the customer who submitted it.
+DOCUMENT_NOTICES = {
+    "accepted": ("Документ принят", "Документ «{title}» по лицевому счёту {number} принят."),
+    "rejected": ("Документ отклонён",
+                 "Документ «{title}» по лицевому счёту {number} отклонён: {reason}."),
+}
+TARIFF_LABELS = {"urban": "городское население", "rural": "сельское население",
+                 "electric_stove": "дома с электроплитами",
+                 "electric_heating": "дома с электроотоплением"}
+
+
 class Notices:
     def __init__(self, deps: Deps, notifier: Notifier | None) -> None:
         self.d = deps
@@ -39,8 +60,9 @@ class Notices:
     # ---- making notices ------------------------------------------------------------------
 
     def to_user(self, user_id: str, kind: str, title: str, body: str, dedupe_key: str,
-                account_id: int | None = None) -> Notice | None:
-        """Add a notice (once per dedupe key) and deliver it by the user's channels."""
+                account_id: int | None = None, receipt: bool = False) -> Notice | None:
+        """Add a notice (once per dedupe key) and deliver it by the user's channels; a
+        ``receipt`` (a payment confirmation) goes by e-mail whatever the preferences."""
         if self.db.scalar(select(Notice.id).where(Notice.user_id == user_id,
                                                   Notice.dedupe_key == dedupe_key)):
             return None
@@ -51,7 +73,7 @@ class Notices:
         channels = ["app"]
         if self.notifier is not None and contact is not None:
             wants_sms = profile.notify_sms if profile else True
-            wants_email = profile.notify_email if profile else True
+            wants_email = receipt or (profile.notify_email if profile else True)
             if wants_sms and contact.phone and self._deliver(
                     lambda: self.notifier.send_sms(contact.phone, f"ЛК НЭСК: {title}. {body}")):
                 channels.append("sms")
@@ -120,6 +142,19 @@ class Notices:
                 payload["account_id"]) is not None
         return made
 
+    def payment_succeeded(self, payload: dict[str, Any]) -> None:
+        """payments.payment_succeeded: the confirmation to the payer, by e-mail too."""
+        if not payload.get("user_id"):
+            return
+        parts = "; ".join(
+            f"л/с {item['number']}: {item['amount']} ₽ "
+            f"({'пени' if item['kind'] == 'penalty' else 'электроэнергия'})"
+            for item in payload["items"])
+        self.to_user(payload["user_id"], "payment_succeeded", "Оплата прошла",
+                     f"Платёж {payload['amount']} ₽ зачислен. {parts}. Номер платежа "
+                     f"{payload['payment_id']}.", f"payment:{payload['payment_id']}",
+                     payload["items"][0].get("account_id"), receipt=True)
+
     # ---- the feed ------------------------------------------------------------------------
 
     def feed(self, user_id: str, unread_only: object = False, before_id: object = None,
@@ -163,3 +198,60 @@ class Notices:
     def forget(self, user_id: str) -> None:
         for notice in self.db.scalars(select(Notice).where(Notice.user_id == user_id)):
             self.db.delete(notice)
+
+    # ---- events of the requests service ---------------------------------------------------
+
+    def request_status_changed(self, payload: dict[str, Any]) -> None:
+        """A request moved on: the customer hears of each step an operator (or the system)
+        took; their own cancellation needs no notice."""
+        if payload["actor_role"] == "customer" or payload["status"] not in REQUEST_STATUS_NOTICES:
+            return
+        title, body = REQUEST_STATUS_NOTICES[payload["status"]]
+        when = payload["scheduled_at"]  # carries the supplier's offset: shown as it is
+        self.to_user(payload["user_id"], "request_status", title, body.format(
+            id=payload["request_id"], work=payload["work_title"],
+            when=when.strftime("%d.%m.%Y в %H:%M") if when else "",
+            reason=payload["reason"] or "причина не указана"),
+            f"request:{payload['request_id']}:{payload['changed_at'].isoformat()}",
+            payload["account_id"])
+
+    def request_reply(self, payload: dict[str, Any]) -> None:
+        """An operator wrote in a request's conversation (the customer's own messages make
+        no notice)."""
+        if payload["author_role"] != "operator":
+            return
+        text = payload["text"] or "Оператор прислал файл."
+        self.to_user(payload["user_id"], "request_reply",
+                     f"Ответ по заявке №{payload['request_id']}",
+                     text if len(text) <= 300 else text[:299] + "…",
+                     f"request-message:{payload['message_id']}", payload["account_id"])
+
+    # ---- events of the documents service --------------------------------------------------
+
+    def document_reviewed(self, payload: dict[str, Any]) -> None:
+        """An operator accepted or rejected a customer's document: the customer hears why."""
+        status = payload["status"]
+        if payload["actor_role"] != "operator" or status not in DOCUMENT_NOTICES:
+            return
+        title, body = DOCUMENT_NOTICES[status]
+        category = payload.get("tariff_category")
+        text = body.format(title=payload["doc_type_title"], number=payload["number"],
+                           reason=payload.get("reason") or "причина не указана")
+        if category:
+            text += f" Тариф по счёту: {TARIFF_LABELS.get(category, category)}."
+        self.to_user(payload["user_id"], "document_review", title, text,
+                     f"document:{payload['document_id']}:{status}", payload["account_id"])
+
+    def bill_formed(self, payload: dict[str, Any]) -> None:
+        """documents.bill_formed for a customer who takes bills by e-mail: the link to the
+        PDF, by e-mail whatever the notice preferences (they asked for bills that way)."""
+        if not payload.get("user_id"):
+            return
+        year, month = payload["period"].split("-")
+        link = (f"{self.d.config['PUBLIC_URL'].rstrip('/')}/api/v1/accounts/"
+                f"{payload['account_id']}/bills/{payload['period']}")
+        self.to_user(payload["user_id"], "bill_formed", f"Счёт за {month}.{year}",
+                     f"Лицевой счёт {payload['number']}: к оплате {payload['total_due']} ₽ до "
+                     f"{payload['due_date'].strftime('%d.%m.%Y')}. Квитанция (PDF): {link}",
+                     f"bill:{payload['account_id']}:{payload['period']}:"
+                     f"{payload['content_hash'][:16]}", payload["account_id"], receipt=True)

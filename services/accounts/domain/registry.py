@@ -79,3 +79,30 @@ def remove_meter(db: Session, data: dict[str, Any], now: datetime) -> Events:
     account.updated_at = now
     return [("meter_unregistered", {"account_id": account.id, "serial": meter.serial,
                                     "removed_on": meter.removed_on.isoformat()})]
+
+
+def bill_card(account: Account, reference: dict[str, Any]) -> dict[str, Any]:
+    """What a bill prints about the account, its branch and the supplier (the documents
+    service asks; ``reference`` is the branches file)."""
+    branch = next((b for b in reference["branches"] if b["code"] == account.branch),
+                  {"code": account.branch, "name": account.branch})
+    return {"account_id": account.id, "number": account.number, "branch": account.branch,
+            "holder_name": account.holder_name, "address": account.address,
+            "gis_id": account.gis_id, "tariff_category": account.tariff_category,
+            "closed_on": account.closed_on.isoformat() if account.closed_on else None,
+            "branch_info": branch, "supplier": reference["supplier"]}
+
+
+def document_reviewed(db: Session, data: dict[str, Any], now: datetime) -> Events:
+    """documents.document_status_changed: a document accepted with a tariff category sets
+    the account's category (payments prices by it from then on)."""
+    if data["status"] != "accepted" or not data.get("tariff_category"):
+        return []
+    account = db.get(Account, data["account_id"])
+    if account is None or account.tariff_category == data["tariff_category"]:
+        return []
+    account.tariff_category = data["tariff_category"]
+    account.updated_at = now
+    return [("account_category_changed", {
+        "account_id": account.id, "number": account.number, "branch": account.branch,
+        "tariff_category": account.tariff_category, "document_id": data["document_id"]})]

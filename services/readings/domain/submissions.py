@@ -1,9 +1,10 @@
 """ПЕРЕДАЧА ПОКАЗАНИЙ and the Показания tab: submit a reading, billing's decision, history."""
 from __future__ import annotations
 
+import calendar
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,12 @@ from shared.work import Work as Deps
 from shared.work import decode_upload
 
 LIVE = ("pending", "accepted")  # the statuses that count as "the" reading of a period
+# The reading's type as a bill's meter table marks it (the sample bill's «КО на 01.11.18»):
+# КО — контрольное обследование, an inspector's reading on site; ПА — показания абонента,
+# the customer's own (by hand or from a photo); АСКУЭ — read remotely by the automated
+# metering system; РАСЧ — расчётные, estimated by billing when no reading came.
+BILL_KINDS = {"inspector": "КО", "manual": "ПА", "photo": "ПА", "automatic": "АСКУЭ",
+              "estimated": "РАСЧ"}
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,30 @@ class Readings:
                             source="inspector", status="accepted", submitted_by=None,
                             submitted_at=taken_at, decided_at=self.now))
 
+    # ---- the bill's meter table ----------------------------------------------------------
+
+    def for_bill(self, account_id: int, period: str, tz: tzinfo) -> list[dict[str, Any]]:
+        """Per meter in service during ``period`` (YYYY-MM): the initial reading (the last
+        live one before the period) and the final one (the period's live one), each with
+        its type as the bill marks it and its date in the supplier's time zone, and the
+        consumption between them (None when either is missing)."""
+        year, month = (int(part) for part in period.split("-"))
+        first = date(year, month, 1)
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        out = []
+        for meter in self.db.scalars(select(Meter).where(
+                Meter.account_id == account_id, Meter.installed_on <= last,
+                (Meter.removed_on.is_(None)) | (Meter.removed_on >= first)).order_by(Meter.id)):
+            initial = self._last(meter, before_period=period)
+            final = self.db.scalar(select(Reading).where(
+                Reading.account_id == account_id, Reading.meter_serial == meter.serial,
+                Reading.period == period, Reading.status.in_(LIVE))
+                .order_by(Reading.id.desc()).limit(1))
+            out.append({"serial": meter.serial, "zones": meter.zones,
+                        "initial": _bill_reading(initial, tz), "final": _bill_reading(final, tz),
+                        "consumption": _used(meter, initial, final)})
+        return out
+
     # ---- the Показания tab ---------------------------------------------------------------
 
     def history(self, account_id: int) -> list[dict[str, Any]]:
@@ -279,13 +310,7 @@ class Readings:
             for reading in self.db.scalars(select(Reading).where(
                     Reading.account_id == account_id, Reading.meter_serial == meter.serial)
                     .order_by(Reading.period, Reading.id)):
-                used = None
-                if previous is not None and reading.status in LIVE:
-                    try:
-                        used = [rules.consumption(p, c, meter.digits)[0]
-                                for p, c in zip(previous.values, reading.values)]
-                    except ValueError:
-                        used = None
+                used = _used(meter, previous, reading) if reading.status in LIVE else None
                 rows.append(reading_view(reading, used))
                 if reading.status in LIVE:
                     previous = reading
@@ -300,3 +325,23 @@ def require_int(account_id: object) -> int:
         raise ValidationFailed("Неверный лицевой счёт", {"account_id": "must be an integer"})
     return account_id
 
+
+
+def _used(meter: Meter, earlier: Reading | None, later: Reading | None) -> list[int] | None:
+    """Consumption per zone between two readings of a meter (None without both, or when
+    the later one is below the earlier without a rollover)."""
+    if earlier is None or later is None:
+        return None
+    try:
+        return [rules.consumption(p, c, meter.digits)[0]
+                for p, c in zip(earlier.values, later.values)]
+    except ValueError:
+        return None
+
+
+def _bill_reading(reading: Reading | None, tz: tzinfo) -> dict[str, Any] | None:
+    if reading is None:
+        return None
+    return {"kind": BILL_KINDS.get(reading.source, reading.source[:6].upper()),
+            "date": reading.submitted_at.astimezone(tz).date().isoformat(),
+            "values": reading.values}

@@ -1,0 +1,50 @@
+"""Routes of the payments service: ОПЛАТА ЗАДОЛЖЕННОСТИ И(ИЛИ) ПЕНИ and the Платежи tabs."""
+from gateway.routes import Route
+from gateway.schemas import payments as s
+
+ACCOUNT = "/accounts/<int:account_id>"
+T = "payments"
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", ACCOUNT + "/debt", "payments.statement",
+          "Задолженность по периодам, пени и сумма к оплате по лицевому счёту", auth=True,
+          tag=T, errors=(401, 404)),
+    Route("GET", ACCOUNT + "/penalties", "payments.penalty_details",
+          "Как начислены пени: по каждому долгу дни, доля ставки, ставка, база; и сколько "
+          "будет при оплате в выбранный день", s.PayOn, auth=True, source="query", tag=T,
+          errors=(400, 401, 404, 422)),
+    Route("GET", "/payments/debt", "payments.my_debt",
+          "Задолженность и пени по всем лицевым счетам", auth=True, tag=T, errors=(401,)),
+    Route("POST", "/payments", "payments.pay",
+          "Оплатить банковской картой долг и(или) пени по одному или нескольким счетам",
+          s.Pay, 201, auth=True, tag=T, errors=(400, 401, 403, 404, 409, 422, 503)),
+    Route("GET", "/payments/history", "payments.history",
+          "Полная история платежей (или одного счёта: account_id), по датам, постранично",
+          s.History, auth=True, source="query", tag=T, errors=(400, 401, 404, 422)),
+    Route("GET", "/payments/cards", "payments.cards", "Сохранённые карты", auth=True, tag=T,
+          errors=(401,)),
+    Route("DELETE", "/payments/cards/<card_ref>", "payments.delete_card",
+          "Удалить сохранённую карту (автоплатежи по ней отключаются)", status=204, auth=True,
+          tag=T, errors=(401, 404)),
+    Route("GET", "/payments/autopay", "payments.autopays", "Подключённые автоплатежи",
+          auth=True, tag=T, errors=(401,)),
+    Route("PUT", ACCOUNT + "/autopay", "payments.set_autopay",
+          "Подключить автоплатёж счёта сохранённой картой", s.AutoPay, auth=True, tag=T,
+          errors=(400, 401, 403, 404)),
+    Route("DELETE", ACCOUNT + "/autopay", "payments.cancel_autopay", "Отключить автоплатёж",
+          status=204, auth=True, tag=T, errors=(401, 403, 404, 409)),
+    Route("POST", "/payments/sandbox/<provider_ref>", "payments.sandbox_card",
+          "Тестовая платёжная форма (make run): данные карты", s.SandboxCard, auth=True,
+          tag=T, errors=(400, 401, 404, 409, 422)),
+    Route("POST", "/payments/sandbox/<provider_ref>/3ds", "payments.sandbox_3ds",
+          "Тестовая платёжная форма: код 3-D Secure", s.SandboxCode, auth=True, tag=T,
+          errors=(400, 401, 404, 409)),
+    Route("POST", "/payments/webhooks/<provider>", "payments.webhook",
+          "Уведомление платёжного провайдера (подпись проверяется)", raw=True, tag=T,
+          errors=(400, 401, 404)),
+    Route("GET", "/payments/<payment_id>", "payments.payment", "Платёж и его состояние",
+          auth=True, tag=T, errors=(401, 404)),
+    Route("POST", "/payments/<payment_id>/refunds", "payments.refund",
+          "Возврат платежа на карту (оператор)", s.Refund, auth=True,
+          roles=("operator", "admin"), tag=T, errors=(400, 401, 403, 404, 409, 422)),
+)

@@ -1,0 +1,1 @@
+"""Documents service: bills as PDF with a payment QR code, uploaded documents."""

@@ -1,0 +1,1 @@
+"""Payments service: card payments of debt and penalties, saved cards, refunds."""

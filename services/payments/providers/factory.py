@@ -1,0 +1,48 @@
+"""The card-payment provider chosen by the settings.
+
+Settings read here (to be listed in ``shared/settings.py`` and the README's table):
+
+| variable | default | meaning |
+|---|---|---|
+| ``PAYMENT_PROVIDER`` | ``sandbox`` | ``sandbox`` (test cards, no money moves; refused in production) or ``stripe``. |
+| ``STRIPE_API_KEY`` | (empty) | Stripe secret key ``sk_...``; required with ``stripe``. |
+| ``STRIPE_WEBHOOK_SECRET`` | (empty) | Signing secret ``whsec_...`` of the Stripe webhook endpoint; required with ``stripe``. |
+| ``STRIPE_API_BASE`` | (empty) | Override of https://api.stripe.com (tests point it at a local fake). |
+| ``SANDBOX_WEBHOOK_SECRET`` | ``sandbox-dev-secret`` | HMAC key the sandbox signs its events with. |
+| ``SANDBOX_FORM_URL`` | ``$PUBLIC_URL/api/v1/payments/sandbox/{ref}`` | The sandbox's card form (``{ref}``: its payment id). |
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from services.payments.providers.base import PaymentProvider
+from services.payments.providers.sandbox import MemoryStore, SandboxProvider, SandboxStore, WebhookSink
+
+SANDBOX_FORM_PATH = "/api/v1/payments/sandbox/{ref}"
+
+
+def make_provider(config: Mapping[str, Any], *, store: SandboxStore | None = None,
+                  on_webhook: WebhookSink | None = None,
+                  now: Callable[[], datetime] | None = None) -> PaymentProvider:
+    """The provider named by ``PAYMENT_PROVIDER``. The sandbox keeps its state in ``store``
+    (the service passes its database-backed one; without it, this process's memory) and
+    hands its signed events to ``on_webhook``; ``now`` is the clock for its rules."""
+    name = (config.get("PAYMENT_PROVIDER") or "sandbox").strip().lower()
+    if name == "stripe":
+        from services.payments.providers.stripe_provider import StripeProvider  # needs [payments]
+
+        return StripeProvider(config.get("STRIPE_API_KEY", ""),
+                              config.get("STRIPE_WEBHOOK_SECRET", ""),
+                              api_base=config.get("STRIPE_API_BASE", ""))
+    if name == "sandbox":
+        if config.get("NESK_ENV") == "production":
+            # Test cards "pay" without money: never in production.
+            raise ValueError("PAYMENT_PROVIDER=sandbox is refused when NESK_ENV=production")
+        public_url = (config.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+        extra: dict[str, Any] = {"now": now} if now is not None else {}
+        return SandboxProvider(store if store is not None else MemoryStore(),
+                               config.get("SANDBOX_WEBHOOK_SECRET") or "sandbox-dev-secret",
+                               form_url=config.get("SANDBOX_FORM_URL") or public_url + SANDBOX_FORM_PATH,
+                               on_webhook=on_webhook, **extra)
+    raise ValueError(f"PAYMENT_PROVIDER must be 'sandbox' or 'stripe', not {name!r}")

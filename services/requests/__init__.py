@@ -1,0 +1,1 @@
+"""Requests service: ordering electrical works (РАЗДЕЛ «УСЛУГИ») and the operators' queue."""

@@ -1,0 +1,1 @@
+"""The rules of ordering works, as plain Python (no nameko)."""

@@ -9,13 +9,14 @@ from nameko.dependency_providers import Config
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
+from sqlalchemy import select
 
 from services.accounts.domain import branches, registry
 from services.accounts.domain.contract_requests import request_contract
 from services.accounts.domain.links import Links
 from services.accounts.domain.notices import Notices
 from services.accounts.domain.profile import Profiles
-from services.accounts.models import Outbox, ProcessedEvent
+from services.accounts.models import Account, Link, Outbox, ProcessedEvent
 from shared.clock import ClockProvider
 from shared.consumers import handle_once, reliable_event_handler
 from shared.errors import DomainError, NotFound
@@ -148,6 +149,17 @@ class AccountsService(ServiceBase):
             raise NotFound("Лицевой счёт не найден", {"number": "not found in this branch"})
         return registry.bill_card(account,
                                   branches.load(self.config.get("ACCOUNTS_BRANCHES_FILE", "")))
+
+    @rpc
+    def paperless_subscribers(self) -> list[dict[str, Any]]:
+        """Internal, for the documents batch (the gateway never routes it): every link whose
+        customer takes bills by e-mail, in the paperless_consent_changed shape, so the batch
+        also covers consents given before documents kept its copy."""
+        rows = self.db.execute(select(Link.user_id, Account.number, Account.branch,
+                                      Link.paperless_email).join(Account)
+                               .where(Link.paperless.is_(True)))
+        return [{"user_id": user_id, "number": number, "branch": branch, "paperless": True,
+                 "email": email} for user_id, number, branch, email in rows]
 
     # ---- РАЗДЕЛ «ПРОФИЛЬ» -----------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Administration commands of the documents service.
 
-    python -m services.documents.cli form-bills --period YYYY-MM [--quiet]
+    python -m services.documents.cli form-bills [--period YYYY-MM] [--quiet]
 
 ``form-bills`` forms the month's bill of every account whose customer takes bills by e-mail
 (the copy of accounts' ``paperless_consent_changed`` kept by the service), stores each PDF
@@ -68,6 +68,17 @@ def _announce(session: Session, card: Mapping[str, Any], bill: Any, key: str,
     return True
 
 
+def _sync_subscribers(session: Session, current: list[dict[str, Any]]) -> None:
+    """Add consents the copy missed (given before documents kept it); events keep the rest."""
+    for item in current:
+        key = (item["user_id"], item["number"], item["branch"])
+        if session.get(PaperlessSubscriber, key) is None:
+            session.add(PaperlessSubscriber(user_id=item["user_id"], number=item["number"],
+                                            branch=item["branch"], email=item["email"],
+                                            changed_at=clock.now()))
+    session.commit()
+
+
 def form_bills(config: Mapping[str, Any], period: str, progress: bool = True) -> Result:
     """Form and announce the month's bills of every paperless account (see the module)."""
     bills.check_period(period)
@@ -78,13 +89,15 @@ def form_bills(config: Mapping[str, Any], period: str, progress: bool = True) ->
     store = make_store(config, "documents")
     result = Result()
     try:
+        timeout = float(config.get("RPC_TIMEOUT") or 10)
         with sessionmaker(bind=engine, expire_on_commit=False)() as session:
+            with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=timeout) as rpc:
+                _sync_subscribers(session, rpc.accounts.paperless_subscribers())
             by_account: dict[tuple[str, str], list[PaperlessSubscriber]] = defaultdict(list)
             for row in session.scalars(select(PaperlessSubscriber).order_by(
                     PaperlessSubscriber.number, PaperlessSubscriber.branch)):
                 by_account[(row.number, row.branch)].append(row)
             session.rollback()  # no transaction held while rendering
-            timeout = float(config.get("RPC_TIMEOUT") or 10)
             with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=timeout) as rpc:
                 for (number, branch), subscribers in tqdm(
                         by_account.items(), desc=f"bills {period}", unit="bill",
@@ -112,9 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.documents.cli")
     commands = parser.add_subparsers(dest="command", required=True)
     form = commands.add_parser("form-bills", help="form and announce a month's e-mailed bills")
-    form.add_argument("--period", required=True, help="the billed month, YYYY-MM")
+    form.add_argument("--period", help="the billed month, YYYY-MM (default: the month that "
+                                       "ended, for a monthly schedule)")
     form.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.period is None:
+        today = clock.now().date()
+        year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+        args.period = f"{year:04d}-{month:02d}"
     try:
         bills.check_period(args.period)
     except DomainError:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install migrate demo-data check-broker unit integration bench bench-registry bench-ocr bench-payments clean
+.PHONY: run test install migrate demo-data check-broker unit integration bench bench-registry bench-ocr bench-payments bench-bills clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-registry: install
 
 bench-ocr: install
 	$(BIN)/python -m bench.ocr_bills
+
+bench-bills: install
+	$(BIN)/python -m bench.bills_pdf
 
 bench-payments: install
 	$(BIN)/python -m bench.payments

@@ -114,6 +114,19 @@ def test_the_charges_debt_penalties_and_total_are_printed(page: Page):
             "Итого к оплате, ₽ 1 196,52 Оплатить до 10.12.2018") in page.text
 
 
+def test_an_overpayment_is_shown_as_such_and_nothing_is_to_pay():
+    # paid 2000.00 ahead: 250.00 owed before is now 1750.00 overpaid; 934.12 + 12.40 charged
+    bill = dataclasses.replace(sample_bill(), debt_at_start=Decimal("-1750.00"),
+                               total_due=Decimal("0.00"))
+    overpaid = Page(bill_pdf.render(bill))
+    try:
+        assert ("Переплата на начало периода 1 750,00 Начислено за период 934,12 Пени 12,40 "
+                "Итого к оплате, ₽ 0,00 Переплата (аванс) на следующий период 803,48") \
+            in overpaid.text
+    finally:
+        overpaid.close()
+
+
 def test_the_gis_identifier_and_the_tear_off_line_are_printed(page: Page):
     assert "Идентификатор ЖКУ в ГИС ЖКХ: 90BB144120-11 линия разреза" in page.text
 

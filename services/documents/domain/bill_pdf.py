@@ -52,7 +52,7 @@ from fpdf.syntax import Name, PDFArray, PDFContentStream
 from services.documents.domain.bill import MONTHS, ZONE_LABELS, Bill, BillError, MeterRow
 from services.documents.domain.payment_qr import payload_for_bill
 
-LAYOUT_VERSION = "2"  # bump when what render writes changes: cached PDFs are then rendered anew
+LAYOUT_VERSION = "3"  # bump when what render writes changes: cached PDFs are then rendered anew
 
 FONT_FAMILY = "PT Sans"
 STYLES = ("", "B")    # regular and bold, as fpdf2 names them: the bill's only faces
@@ -496,10 +496,16 @@ def _charges(page: _Page, bill: Bill, y: float) -> float:
         y += 5.5
     y += 2
     label_w = sum(widths[:3])
-    summary = (("Задолженность на начало периода", money(bill.debt_at_start), False),
-               ("Начислено за период", money(bill.charged), False),
+    # An overpayment is shown as such, never as a negative debt or a negative sum to pay.
+    start = (("Переплата на начало периода", money(-bill.debt_at_start), False)
+             if bill.debt_at_start < 0 else
+             ("Задолженность на начало периода", money(bill.debt_at_start), False))
+    left = bill.debt_at_start + bill.charged + bill.penalties
+    summary = (start, ("Начислено за период", money(bill.charged), False),
                ("Пени", money(bill.penalties), False),
-               ("Итого к оплате, ₽", money(bill.total_due), True),
+               ("Итого к оплате, ₽", money(max(bill.total_due, Decimal(0))), True),
+               *((("Переплата (аванс) на следующий период", money(-left), False),)
+                 if left < 0 else ()),
                ("Оплатить до", f"{bill.due_date:%d.%m.%Y}", True))
     for label, value, strong in summary:
         page.cell(MARGIN, y, label_w, 5.5, label, size=9, bold=strong, align="L")

@@ -138,7 +138,7 @@ class Statement:
         lines, penalties, and the total to pay for this and earlier periods (less any
         advance). The debt at the start is what the total holds besides this charge and the
         penalties: earlier periods still open, less what was already paid for this one (so
-        the printed figures add up; negative when overpaid)."""
+        the printed figures add up; negative when overpaid). Never less than 0 to pay."""
         charge = self.charges(account).get(period)
         if charge is None:
             raise NotFound("За этот период нет начислений", {"period": "no charge for this period"})
@@ -150,7 +150,7 @@ class Statement:
         return {"number": account.number, "branch": account.branch, "period": period,
                 "on": position["on"], "charged": money(charge.amount), "lines": charge.lines,
                 "debt_at_start": money(total - charge.amount - penalty),
-                "penalties": money(penalty), "total_due": money(total),
+                "penalties": money(penalty), "total_due": money(max(total, ZERO)),
                 "due_date": charge.due_date.isoformat(), "source": charge.source}
 
     def billed_periods(self, account: LedgerAccount) -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import eventlet
+from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc as nameko_rpc
 from nameko.timer import timer
@@ -25,6 +27,22 @@ from shared.work import Work
 
 # A DomainError is an answer, not a failure: nameko logs it as a warning, without traceback.
 rpc = nameko_rpc(expected_exceptions=(DomainError,))
+
+# How long a service waits for another's answer that it can do without (an estimate, a
+# balance in the header) before it answers without it.
+OPTIONAL_CALL_TIMEOUT = float(os.environ.get("OPTIONAL_CALL_TIMEOUT", "3"))
+
+
+def optional_call(method: Any, timeout: float = OPTIONAL_CALL_TIMEOUT, **kwargs: Any) -> Any:
+    """Call another service's RPC ``method`` (``self.payments.estimate``) for something the
+    caller can do without: None when that service is absent, fails or is slow. (nameko's
+    service-to-service proxy has no timeout of its own.)"""
+    try:
+        with eventlet.Timeout(timeout):
+            return method.call_async(**kwargs).result()
+    except (UnknownService, RemoteError, DomainError, eventlet.Timeout):
+        return None
+
 
 # Read at import: nameko fixes a timer's interval when the class is defined.
 RELAY_INTERVAL = float(os.environ.get("OUTBOX_RELAY_INTERVAL", "0.2"))

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nameko.dependency_providers import Config
-from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from sqlalchemy import select
@@ -19,11 +18,11 @@ from services.accounts.domain.profile import Profiles
 from services.accounts.models import Account, Link, Outbox, ProcessedEvent
 from shared.clock import ClockProvider
 from shared.consumers import handle_once, reliable_event_handler
-from shared.errors import DomainError, NotFound
+from shared.errors import NotFound
 from shared.context import RequestContext
 from shared.db import Database
 from shared.notify import NotifierProvider
-from shared.service import OutboxProvider, ServiceBase, rpc
+from shared.service import OutboxProvider, ServiceBase, optional_call, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Read at import (nameko fixes timer intervals when the class is defined); tests shorten it.
@@ -222,12 +221,8 @@ class AccountsService(ServiceBase):
         """What every page's header shows: unread notices, the number of accounts, and the
         total to pay over them (from payments; null while payments cannot answer)."""
         user_id = self._me()
-        balance = None
-        try:
-            debt = self.payments.my_debt()
-            balance = {key: debt[key] for key in ("debt", "penalties", "to_pay")}
-        except (UnknownService, RemoteError, DomainError):
-            pass  # the header still shows the rest
+        debt = optional_call(self.payments.my_debt)  # the header still shows the rest
+        balance = {key: debt[key] for key in ("debt", "penalties", "to_pay")} if debt else None
         return {"unread_notices": self.notices.unread(user_id),
                 "accounts": self.links.count(user_id), "balance": balance}
 

@@ -7,7 +7,6 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from nameko.dependency_providers import Config
-from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
@@ -20,7 +19,7 @@ from shared.consumers import handle_once, reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.errors import ValidationFailed
-from shared.service import OutboxProvider, ServiceBase, rpc
+from shared.service import OutboxProvider, ServiceBase, optional_call, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 REMINDER_INTERVAL = 3600  # seconds; the reminder itself goes out once per account and period
@@ -67,11 +66,8 @@ class ReadingsService(ServiceBase):
         there is no consumption yet or payments cannot tell (not running, no tariff)."""
         if preview["consumption"] is None:
             return None
-        try:
-            return self.payments.estimate(account_id=account_id, period=preview["period"],
-                                          consumption=preview["consumption"])
-        except (UnknownService, RemoteError):
-            return None
+        return optional_call(self.payments.estimate, account_id=account_id,
+                             period=preview["period"], consumption=preview["consumption"])
 
     @rpc
     def preview(self, account_id: Any, meter_serial: Any, values: Any) -> dict[str, Any]:

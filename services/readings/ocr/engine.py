@@ -1,8 +1,16 @@
 """OCR engines behind a small interface; one engine per process, loaded lazily.
 
 ``RapidOcrEngine`` runs PaddleOCR's PP-OCRv6 small det/rec models that ship *inside* the
-rapidocr wheel, on onnxruntime. The model paths are given explicitly, so rapidocr never tries
-to download anything (checked with the network namespace removed: ``unshare -rn``).
+rapidocr wheel, on onnxruntime sessions it makes itself (threads, memory arena and spinning
+chosen here; rapidocr's config does not reach them all). The model paths are given explicitly,
+so rapidocr never tries to download anything (checked with the network namespace removed:
+``unshare -rn``). rapidocr's own pre/post-processing (DB boxes, CTC decoding, per-character
+boxes) is reused; its ``RapidOCR`` pipeline is not, because it recognises every detected box,
+and most boxes on a bill are Cyrillic lines PP-OCRv6 cannot read (DESIGN.md §5).
+
+The engine is *staged*: ``detect`` finds the text boxes once, ``recognise`` reads only the boxes
+asked for, so ``read_bill`` reads the meter row and the account line and skips the rest.
+``read`` (detect + recognise all) is the whole interface another engine has to implement.
 
 Any other engine (e.g. the ``paddleocr`` package where its models are installed) plugs in by
 implementing ``OcrEngine.read`` and returning ``Word``s; select it with
@@ -19,7 +27,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol, Sequence, Union
+from typing import Any, Callable, Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -27,7 +35,10 @@ from PIL import Image
 log = logging.getLogger(__name__)
 
 Point = tuple[float, float]
+Quad = tuple[Point, Point, Point, Point]
 ImageLike = Union[np.ndarray, Image.Image]
+
+TEXT_SCORE = 0.5   # rapidocr's Global.text_score: lines read with less confidence are dropped
 
 
 @dataclass
@@ -35,9 +46,9 @@ class Word:
     """One recognised text box: text, confidence 0..1, 4 corner points (tl, tr, br, bl)."""
     text: str
     confidence: float
-    box: tuple[Point, Point, Point, Point]
+    box: Quad
     # Per-character (text, confidence, box) when the engine provides them.
-    chars: list[tuple[str, float, tuple[Point, Point, Point, Point]]] = field(default_factory=list)
+    chars: list[tuple[str, float, Quad]] = field(default_factory=list)
 
     @property
     def center(self) -> Point:
@@ -46,11 +57,32 @@ class Word:
         return (sum(xs) / 4, sum(ys) / 4)
 
 
+@dataclass
+class Detection:
+    """Text boxes found on one image, before recognition."""
+    image: Any             # what the engine crops from (its own colour order / scale)
+    boxes: list[Quad]      # in the caller's image pixels, reading order
+
+
 class OcrEngine(Protocol):
     name: str
 
     def read(self, image: ImageLike) -> list[Word]:
         """Text boxes of an RGB image (numpy HxWx3 uint8 or PIL)."""
+        ...
+
+
+@runtime_checkable
+class StagedOcrEngine(Protocol):
+    """An engine that detects first and recognises only the boxes asked for."""
+    name: str
+
+    def read(self, image: ImageLike) -> list[Word]: ...
+
+    def detect(self, image: ImageLike) -> Detection: ...
+
+    def recognise(self, detection: Detection, indices: Sequence[int]) -> list[Word | None]:
+        """One entry per index: the word, or None if nothing legible was read there."""
         ...
 
 
@@ -62,68 +94,112 @@ def _to_rgb_array(image: ImageLike) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def _session(model: Path, threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    # Every box and page has a new input shape: an arena or a memory pattern planned for one
+    # shape only grows the peak (measured: bench/README.md), so plain allocations.
+    opts.enable_cpu_mem_arena = False
+    opts.enable_mem_pattern = False
+    opts.intra_op_num_threads = threads or 0    # 0: one per physical core
+    opts.inter_op_num_threads = 1
+    # Idle pool threads spin by default, burning a core that other requests on the box need.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
 class RapidOcrEngine:
-    """rapidocr 3.x + onnxruntime with the wheel's PP-OCRv6 small models, offline."""
+    """PP-OCRv6 small det/rec from the rapidocr wheel on onnxruntime, offline, staged."""
 
     name = "rapidocr"
 
-    def __init__(self, max_side_len: int = 1280, det_side: int = 960, threads: int | None = None,
-                 char_boxes: bool = True, use_cls: bool = False, defaults: bool = False):
+    def __init__(self, det_side: int = 960, rec_batch: int = 1, threads: int | None = None,
+                 char_boxes: bool = True):
         import rapidocr
-        from rapidocr import RapidOCR
+        from rapidocr.cal_rec_boxes import CalRecBoxes
+        from rapidocr.ch_ppocr_det import TextDetector
+        from rapidocr.ch_ppocr_rec import TextRecognizer
+        from rapidocr.main import DEFAULT_CFG_PATH
+        from rapidocr.utils.log import logger as rapid_log
+        from rapidocr.utils.parse_parameters import ParseParams
 
+        rapid_log.setLevel(logging.WARNING)
         models = Path(rapidocr.__file__).parent / "models"
         det = models / "PP-OCRv6_det_small.onnx"
         rec = models / "PP-OCRv6_rec_small.onnx"
-        cls = models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
-        for p in (det, rec, cls):
+        for p in (det, rec):
             if not p.exists():
                 raise RuntimeError(f"rapidocr wheel lacks its model {p}; reinstall rapidocr")
-        params: dict = {
-            "Det.model_path": str(det),
-            "Rec.model_path": str(rec),
-            "Cls.model_path": str(cls),
-            "Global.log_level": "warning",
-        }
-        if not defaults:
-            # The angle classifier flips short crops ("93" → "36"): off (DESIGN.md §5).
-            params.update({
-                "Global.use_cls": use_cls,
-                "Global.max_side_len": max_side_len,
-                # The detector's default scales the SHORT side up to 736 (≈3× the pixels of a
-                # page photo); capping the long side at 960 cut detection ~3× at equal accuracy.
-                "Det.limit_type": "max",
-                "Det.limit_side_len": det_side,
-                "Global.return_word_box": char_boxes,
-                "Global.return_single_char_box": char_boxes,
-            })
-        if threads:
-            params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
-            params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
-        self._ocr = RapidOCR(params=params)
-        # rapidocr keeps per-call parameters in shared state; one call at a time per engine.
-        # (onnxruntime already uses every core for one image, so this costs no throughput.)
+        cfg = ParseParams.load(DEFAULT_CFG_PATH)
+
+        def section(name: str, model: Path, **changes: Any) -> Any:
+            # rapidocr's "custom session" hook (cfg.session) needs a config that holds objects
+            # (ParseParams is rapidocr's OmegaConf)
+            values = {**ParseParams.to_container(cfg[name]), **changes, "session": _session(model, threads)}
+            return ParseParams.create(values, flags={"allow_objects": True})
+
+        # The detector sees the page with its long side shrunk to det_side (rapidocr's default
+        # scales the SHORT side up to 736: ≈3× the pixels of a page photo). Detection cost and
+        # memory grow with its pixels; below 960 thin hand-written digits start to go missing.
+        self._det_side = det_side
+        self._det = TextDetector(section("Det", det))
+        self._rec = TextRecognizer(section("Rec", rec, font_path=None, rec_batch_num=rec_batch))
+        self._char_boxes = CalRecBoxes() if char_boxes else None
+        # No angle classifier: it flips short crops ("93" → "36"), DESIGN.md §5.
+        # rapidocr's detector keeps per-call state; one call at a time per engine (onnxruntime
+        # already uses every core for one image, so this costs no throughput).
         self._lock = threading.Lock()
 
-    def read(self, image: ImageLike) -> list[Word]:
-        arr = _to_rgb_array(image)[:, :, ::-1]  # rapidocr takes ndarray input as BGR (cv2)
+    def detect(self, image: ImageLike) -> Detection:
+        import cv2
+
+        bgr = np.ascontiguousarray(_to_rgb_array(image)[:, :, ::-1])   # the models take cv2's BGR
+        h, w = bgr.shape[:2]
+        scale = min(1.0, self._det_side / max(h, w))
+        size = (max(32, round(w * scale / 32) * 32), max(32, round(h * scale / 32) * 32))
+        # Shrink by area averaging: rapidocr's bilinear resize skips pixels and loses thin
+        # hand-written strokes (a light "8" vanished at 736 px).
+        small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        pre = self._det.get_preprocess()   # rapidocr's normalisation, without its resize
+        x = pre.permute(pre.normalize(small))[np.newaxis].astype(np.float32)
         with self._lock:
-            out = self._ocr(np.ascontiguousarray(arr))
-        if out.boxes is None or out.txts is None:
+            pred = self._det.session(x)
+            boxes, _ = self._det.postprocess_op(pred, (h, w))   # boxes in full-size pixels
+        boxes = self._det.sorted_boxes(boxes) if len(boxes) else boxes
+        return Detection(bgr, [_quad(b) for b in boxes])
+
+    def recognise(self, detection: Detection, indices: Sequence[int]) -> list[Word | None]:
+        from rapidocr.ch_ppocr_rec import TextRecInput, TextRecOutput
+        from rapidocr.utils.process_img import get_rotate_crop_image
+
+        if not indices:
             return []
-        words = []
-        wr = out.word_results if out.word_results and len(out.word_results) == len(out.txts) else None
-        for i, (box, txt, score) in enumerate(zip(out.boxes, out.txts, out.scores)):
-            chars = []
-            if wr is not None and wr[i]:
-                for item in wr[i]:
-                    if item and item[2] is not None:
-                        chars.append((item[0], float(item[1]), _quad(item[2])))
-            words.append(Word(txt, float(score), _quad(box), chars))
-        return words
+        quads = [np.array(detection.boxes[i], dtype=np.float32) for i in indices]
+        crops = [get_rotate_crop_image(detection.image, q.copy()) for q in quads]
+        with self._lock:
+            rec = self._rec(TextRecInput(img=crops, return_word_box=self._char_boxes is not None))
+        out: list[Word | None] = [None] * len(indices)
+        keep = [k for k, (t, s) in enumerate(zip(rec.txts, rec.scores)) if t.strip() and s >= TEXT_SCORE]
+        chars: list[list[tuple[str, float, Quad]]] = [[] for _ in keep]
+        if self._char_boxes is not None and keep:
+            sub = TextRecOutput(txts=tuple(rec.txts[k] for k in keep), scores=[rec.scores[k] for k in keep],
+                                word_results=tuple(rec.word_results[k] for k in keep))
+            sub = self._char_boxes([crops[k] for k in keep], np.array([quads[k] for k in keep]), sub, True)
+            for n, items in enumerate(sub.word_results):
+                chars[n] = [(c, float(s), _quad(b)) for c, s, b in items if b is not None]
+        for n, k in enumerate(keep):
+            out[k] = Word(rec.txts[k], float(rec.scores[k]), detection.boxes[indices[k]], chars[n])
+        return out
+
+    def read(self, image: ImageLike) -> list[Word]:
+        det = self.detect(image)
+        return [w for w in self.recognise(det, range(len(det.boxes))) if w is not None]
 
 
-def _quad(box: Sequence) -> tuple[Point, Point, Point, Point]:
+def _quad(box: Sequence) -> Quad:
     pts = [(float(p[0]), float(p[1])) for p in box]
     if len(pts) == 2:  # axis-aligned (x0, y0), (x1, y1)
         (x0, y0), (x1, y1) = pts

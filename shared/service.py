@@ -12,7 +12,7 @@ A service class inherits :class:`ServiceBase` and declares its dependencies::
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import eventlet
 from nameko.exceptions import RemoteError, UnknownService
@@ -21,12 +21,15 @@ from nameko.rpc import rpc as nameko_rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
+from shared.consumers import handle_once
 from shared.errors import DomainError
 from shared.outbox import OutboxRelay, record_event
 from shared.work import Work
 
 # A DomainError is an answer, not a failure: nameko logs it as a warning, without traceback.
 rpc = nameko_rpc(expected_exceptions=(DomainError,))
+
+T = TypeVar("T")
 
 # How long a service waits for another's answer that it can do without (an estimate, a
 # balance in the header) before it answers without it.
@@ -68,6 +71,15 @@ class ServiceBase:
     db: Any
     outbox: Any
     clock: Any
+
+    processed_events: type  # the service's ProcessedEvent model (shared.consumers)
+
+    def handle_event(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], T]
+                     ) -> T | None:
+        """Apply an event once per id, in one transaction with its effects (committed)."""
+        result = handle_once(self.db, self.processed_events, body, self.clock.now(), apply)
+        self.db.commit()
+        return result
 
     def work(self) -> Work:
         """This worker's unit of work for the domain code (events go to the outbox)."""

@@ -17,7 +17,7 @@ from services.accounts.domain.notices import Notices
 from services.accounts.domain.profile import Profiles
 from services.accounts.models import Account, Link, Outbox, ProcessedEvent
 from shared.clock import ClockProvider
-from shared.consumers import handle_once, reliable_event_handler
+from shared.consumers import reliable_event_handler
 from shared.errors import NotFound
 from shared.context import RequestContext
 from shared.db import Database
@@ -33,6 +33,7 @@ class AccountsService(ServiceBase):
     """Personal accounts (registry from billing), links to users, trusted persons."""
 
     name = "accounts"
+    processed_events = ProcessedEvent
 
     config = Config()
     db = Database("accounts", MIGRATIONS)
@@ -237,10 +238,11 @@ class AccountsService(ServiceBase):
     def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
         """Once per event id, in the same transaction as its effects and their events."""
         deps = self.work()
-        for event_type, payload in handle_once(self.db, ProcessedEvent, body, deps.now,
-                                               apply) or ():
-            deps.record(event_type, payload)
-        self.db.commit()
+
+        def apply_and_record(payload: dict[str, Any]) -> None:
+            for event_type, event in apply(payload) or ():
+                deps.record(event_type, event)
+        self.handle_event(body, apply_and_record)
 
     @reliable_event_handler("billing", "account_upserted")
     def on_account_upserted(self, body: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
@@ -16,7 +16,7 @@ from services.documents.domain.submissions import Submissions
 from services.documents.models import Document, Outbox, PaperlessSubscriber, ProcessedEvent
 from shared.blocking import offload
 from shared.clock import ClockProvider
-from shared.consumers import handle_once, reliable_event_handler
+from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.errors import Conflict, NotFound, ValidationFailed
@@ -36,6 +36,7 @@ class DocumentsService(ServiceBase):
     """Bills (PDF, QR) from the other services' data; customers' documents and their review."""
 
     name = "documents"
+    processed_events = ProcessedEvent
 
     config = Config()
     db = Database("documents", MIGRATIONS)
@@ -165,12 +166,6 @@ class DocumentsService(ServiceBase):
 
     # ---- events in -----------------------------------------------------------------------
 
-    def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> Any:
-        """Once per event id, in one transaction with its effects."""
-        result = handle_once(self.db, ProcessedEvent, body, self.clock.now(), apply)
-        self.db.commit()
-        return result
-
     @reliable_event_handler("accounts", "paperless_consent_changed")
     def on_paperless_consent_changed(self, body: dict[str, Any]) -> None:
         """Keep the copy of who takes bills by e-mail (the monthly batch reads it)."""
@@ -184,7 +179,7 @@ class DocumentsService(ServiceBase):
             self.db.merge(PaperlessSubscriber(user_id=p["user_id"], number=p["number"],
                                               branch=p["branch"], email=p["email"],
                                               changed_at=self.clock.now()))
-        self._handle(body, apply)
+        self.handle_event(body, apply)
 
     @reliable_event_handler("auth", "user_deleted")
     def on_user_deleted(self, body: dict[str, Any]) -> None:
@@ -194,5 +189,5 @@ class DocumentsService(ServiceBase):
                 PaperlessSubscriber.user_id == p["user_id"]))
             return self.submissions.user_deleted(p)
 
-        for key in self._handle(body, forget) or ():
+        for key in self.handle_event(body, forget) or ():
             self.store.delete(key)  # only now that the rows are gone for good

@@ -87,6 +87,9 @@ class Payment(PaymentsBase):
     action: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the payer must do next
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     save_card: Mapped[bool] = mapped_column(default=False)
+    # What the provider was asked with: a retry must ask the same (idempotency key)
+    customer_ref: Mapped[str | None] = mapped_column(String(80))
+    card_ref: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

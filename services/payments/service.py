@@ -22,7 +22,7 @@ from services.payments.models import (Customer, LedgerAccount, Link, Outbox, Pay
                                       ProcessedEvent)
 from services.payments.providers.base import InvalidCard, ProviderError, SignatureInvalid
 from shared.clock import ClockProvider
-from shared.consumers import handle_once, reliable_event_handler
+from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.errors import (BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized,
@@ -62,6 +62,7 @@ class PaymentsService(ServiceBase):
     """Charges, debt and penalties per account; card payments through a provider."""
 
     name = "payments"
+    processed_events = ProcessedEvent
 
     config = Config()
     db = Database("payments", MIGRATIONS)
@@ -96,7 +97,11 @@ class PaymentsService(ServiceBase):
     def _user_accounts(self, user_id: str) -> list[LedgerAccount]:
         links = list(self.db.scalars(select(Link).where(Link.user_id == user_id)
                                      .order_by(Link.account_id)))
-        return [ledger.ensure_account(self.db, link.number, link.branch, link.account_id)
+        # Read only (the header asks on every page): an account the ledger has not seen yet
+        # stands in unsaved, with nothing charged or paid.
+        return [ledger.find_account(self.db, link.number, link.branch)
+                or LedgerAccount(number=link.number, branch=link.branch,
+                                 account_id=link.account_id, tariff_category="urban")
                 for link in links]
 
     # ---- what is due ---------------------------------------------------------------------
@@ -145,8 +150,7 @@ class PaymentsService(ServiceBase):
     # ---- for the documents service (bills) -----------------------------------------------
 
     def _ledger(self, number: Any, branch: Any) -> LedgerAccount | None:
-        return self.db.scalar(select(LedgerAccount).where(LedgerAccount.number == str(number),
-                                                          LedgerAccount.branch == str(branch)))
+        return ledger.find_account(self.db, str(number), str(branch))
 
     @rpc
     def bill_amounts(self, number: Any, branch: Any, period: Any) -> dict[str, Any]:
@@ -421,30 +425,28 @@ class PaymentsService(ServiceBase):
 
     # ---- events in -----------------------------------------------------------------------
 
-    def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
-        handle_once(self.db, ProcessedEvent, body, self.clock.now(), apply)
-        self.db.commit()
-
     @reliable_event_handler("billing", "charge_posted")
     def on_charge_posted(self, body: dict[str, Any]) -> None:
         if self.config["BILLING_CHARGES"]:
-            self._handle(body, lambda p: ledger.post_charge(self.work(), p, "billing"))
+            self.handle_event(body, lambda p: ledger.post_charge(self.work(), p, "billing"))
 
     @reliable_event_handler("readings", "reading_submitted")
     def on_reading_submitted(self, body: dict[str, Any]) -> None:
-        self._handle(body, lambda p: accrual.reading_submitted(self.work(), p))
+        self.handle_event(body, lambda p: accrual.reading_submitted(self.work(), p))
 
     @reliable_event_handler("accounts", "account_linked")
     def on_account_linked(self, body: dict[str, Any]) -> None:
         def link(p: dict[str, Any]) -> None:
             self.db.merge(Link(user_id=p["user_id"], account_id=p["account_id"],
                                number=p["number"], branch=p["branch"], access=p["access"]))
-        self._handle(body, link)
+            # The ledger learns the portal's id of the account here, once, not on every read.
+            ledger.ensure_account(self.db, p["number"], p["branch"], p["account_id"])
+        self.handle_event(body, link)
 
     @reliable_event_handler("accounts", "account_category_changed")
     def on_account_category_changed(self, body: dict[str, Any]) -> None:
         """A document accepted for the account changed its tariff category: price by it."""
-        self._handle(body, lambda p: ledger.ensure_account(
+        self.handle_event(body, lambda p: ledger.ensure_account(
             self.db, p["number"], p["branch"], p["account_id"], p["tariff_category"]))
 
     @reliable_event_handler("accounts", "account_unlinked")
@@ -453,4 +455,4 @@ class PaymentsService(ServiceBase):
             row = self.db.get(Link, (p["user_id"], p["account_id"]))
             if row is not None:
                 self.db.delete(row)
-        self._handle(body, unlink)
+        self.handle_event(body, unlink)

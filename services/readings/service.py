@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nameko.dependency_providers import Config
@@ -15,7 +15,7 @@ from services.readings.domain.submissions import Readings, require_int
 from services.readings.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
 from shared.contracts.accounts import MeterRegistered
-from shared.consumers import handle_once, reliable_event_handler
+from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.errors import ValidationFailed
@@ -29,6 +29,7 @@ class ReadingsService(ServiceBase):
     """Meter readings: submission rules, billing's decisions, history."""
 
     name = "readings"
+    processed_events = ProcessedEvent
 
     config = Config()
     db = Database("readings", MIGRATIONS)
@@ -123,26 +124,21 @@ class ReadingsService(ServiceBase):
         return self.readings.for_bill(account_id, period,
                                       ZoneInfo(self.config["SUPPLIER_TIMEZONE"]))
 
-    def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> None:
-        """Once per event id, in one transaction with its effects."""
-        handle_once(self.db, ProcessedEvent, body, self.clock.now(), apply)
-        self.db.commit()
-
     @reliable_event_handler("accounts", "meter_registered")
     def on_meter_registered(self, body: dict[str, Any]) -> None:
-        self._handle(body, self.readings.meter_registered)
+        self.handle_event(body, self.readings.meter_registered)
 
     @reliable_event_handler("accounts", "meter_unregistered")
     def on_meter_unregistered(self, body: dict[str, Any]) -> None:
-        self._handle(body, self.readings.meter_unregistered)
+        self.handle_event(body, self.readings.meter_unregistered)
 
     @reliable_event_handler("billing", "reading_accepted")
     def on_reading_accepted(self, body: dict[str, Any]) -> None:
-        self._handle(body, lambda p: self.readings.decided(p, accepted=True))
+        self.handle_event(body, lambda p: self.readings.decided(p, accepted=True))
 
     @reliable_event_handler("billing", "inspector_reading_taken")
     def on_inspector_reading(self, body: dict[str, Any]) -> None:
-        self._handle(body, self.readings.inspector_reading)
+        self.handle_event(body, self.readings.inspector_reading)
 
     @timer(interval=REMINDER_INTERVAL)
     def remind_missing_readings(self) -> int:
@@ -153,4 +149,4 @@ class ReadingsService(ServiceBase):
 
     @reliable_event_handler("billing", "reading_rejected")
     def on_reading_rejected(self, body: dict[str, Any]) -> None:
-        self._handle(body, lambda p: self.readings.decided(p, accepted=False))
+        self.handle_event(body, lambda p: self.readings.decided(p, accepted=False))

@@ -3,7 +3,7 @@ operators, the catalogue for admins."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
@@ -12,7 +12,7 @@ from services.requests.domain import catalogue
 from services.requests.domain.orders import Orders
 from services.requests.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
-from shared.consumers import handle_once, reliable_event_handler
+from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.service import OutboxProvider, ServiceBase, rpc
@@ -26,6 +26,7 @@ class RequestsService(ServiceBase):
     """Orders of electrical works: catalogue, requests, conversation, attachments."""
 
     name = "requests"
+    processed_events = ProcessedEvent
 
     config = Config()
     db = Database("requests", MIGRATIONS)
@@ -183,19 +184,13 @@ class RequestsService(ServiceBase):
 
     # ---- events in -----------------------------------------------------------------------
 
-    def _handle(self, body: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> Any:
-        """Once per event id, in one transaction with its effects."""
-        result = handle_once(self.db, ProcessedEvent, body, self.clock.now(), apply)
-        self.db.commit()
-        return result
-
     @reliable_event_handler("auth", "user_registered")
     def on_user_registered(self, body: dict[str, Any]) -> None:
         """A new operator or admin becomes assignable."""
-        self._handle(body, self.orders.user_registered)
+        self.handle_event(body, self.orders.user_registered)
 
     @reliable_event_handler("auth", "user_deleted")
     def on_user_deleted(self, body: dict[str, Any]) -> None:
         """152-ФЗ: the customer's requests and files are erased (open ones cancelled first)."""
-        for key in self._handle(body, self.orders.user_deleted) or ():
+        for key in self.handle_event(body, self.orders.user_deleted) or ():
             self.store.delete(key)  # only now that the rows are gone for good

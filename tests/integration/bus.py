@@ -64,17 +64,23 @@ def publish(amqp_uri: str, producer: str, event_type: str, payload: dict[str, An
     return envelope
 
 
-def wait_handled(database_url: str, event_id: str, timeout: float = 10) -> None:
-    """Until the consuming service recorded the event id as processed."""
+def wait_row(database_url: str, query: str, params: dict[str, Any], what: str,
+             timeout: float = 10) -> None:
+    """Until ``query`` finds a row in a service's database (what it learnt from an event)."""
     engine = create_engine(database_url)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             with engine.connect() as connection:
-                if connection.execute(text("SELECT 1 FROM processed_events WHERE event_id = :e"),
-                                      {"e": event_id}).first():
+                if connection.execute(text(query), params).first():
                     return
             time.sleep(0.05)
     finally:
         engine.dispose()
-    raise AssertionError(f"event {event_id} not handled within {timeout}s")
+    raise AssertionError(f"{what} not within {timeout}s")
+
+
+def wait_handled(database_url: str, event_id: str, timeout: float = 10) -> None:
+    """Until the consuming service recorded the event id as processed."""
+    wait_row(database_url, "SELECT 1 FROM processed_events WHERE event_id = :e",
+             {"e": event_id}, f"event {event_id} handled", timeout)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -12,7 +11,6 @@ import pytest
 from flask.testing import FlaskClient
 from nameko.runners import ServiceRunner
 from nameko.testing.services import entrypoint_hook
-from sqlalchemy import create_engine, text
 
 from gateway.app import create_app
 from services.accounts.service import AccountsService
@@ -26,7 +24,7 @@ from tests.conftest import CAPTCHA, make_config
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.stripe_server import FakeStripe
 from tests.fakes.twilio_server import FakeTwilio
-from tests.integration.bus import EventTap, publish, wait_handled
+from tests.integration.bus import EventTap, publish, wait_handled, wait_row
 
 
 @dataclass
@@ -66,18 +64,9 @@ class System:
 
     def wait_contact(self, user_id: str, timeout: float = 10) -> None:
         """Until accounts has learnt the user's confirmed contacts from auth's events."""
-        engine = create_engine(self.config["ACCOUNTS_DATABASE_URL"])
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                with engine.connect() as connection:
-                    if connection.execute(text("SELECT 1 FROM contacts WHERE user_id = :u"),
-                                          {"u": user_id}).first():
-                        return
-                time.sleep(0.05)
-        finally:
-            engine.dispose()
-        raise AssertionError(f"accounts never learnt the contacts of {user_id}")
+        wait_row(self.config["ACCOUNTS_DATABASE_URL"],
+                 "SELECT 1 FROM contacts WHERE user_id = :u", {"u": user_id},
+                 f"accounts learning the contacts of {user_id}", timeout)
 
     def tick(self, service: str, timer_method: str) -> Any:
         """Fire a service's timer now, in its real container (it would fire on its own later)."""

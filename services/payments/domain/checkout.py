@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from services.payments.domain.ledger import money
@@ -85,7 +85,7 @@ class Checkout:
         payment = Payment(id=str(uuid.uuid4()), user_id=user_id,
                           idempotency_key=idempotency_key, amount=total, status="created",
                           source=source, provider=self.provider.name, save_card=save_card,
-                          created_at=self.work.now, updated_at=self.work.now,
+                          customer_ref=customer_ref, card_ref=saved_card_ref, created_at=self.work.now, updated_at=self.work.now,
                           refunded=Decimal("0"))
         payment.items = [PaymentItem(ledger_id=account.id, kind=kind, amount=amount,
                                      period=period) for account, kind, amount, period in items]
@@ -101,21 +101,29 @@ class Checkout:
         self.work.record("payment_created", {**self._event_payload(payment),
                                              "created_at": self.work.now.isoformat()})
         self.db.commit()  # the payment exists before the provider hears of it
-        purposes = ", ".join(sorted({f"л/с {i[0].number}" for i in items}))
         try:
-            intent = self.provider.create_payment(
-                payment_id=payment.id, amount_kopecks=kopecks(total),
-                description=f"Оплата электроэнергии: {purposes}", customer_ref=customer_ref,
-                save_card=save_card, saved_card_ref=saved_card_ref,
-                idempotency_key=f"create-{payment.id}", metadata={"payment_id": payment.id})
+            intent = self._start_at_provider(payment)
         except ProviderError as exc:
             # Left "created": the reconciliation asks again with the same idempotency key.
             payment.failure_reason = exc.code
             self.db.commit()
             raise
-        payment.provider_ref = intent.provider_ref
         self.apply_intent(payment, intent)
         return payment
+
+    def _start_at_provider(self, payment: Payment) -> ProviderIntent:
+        """Ask the provider to start ``payment``; always with the same arguments and key, so
+        asking again (a lost answer, the reconciliation) finds the same provider payment."""
+        purposes = ", ".join(sorted({f"л/с {a.number}"
+                                     for a in self._accounts(payment).values()}))
+        intent = self.provider.create_payment(
+            payment_id=payment.id, amount_kopecks=kopecks(payment.amount),
+            description=f"Оплата электроэнергии: {purposes}",
+            customer_ref=payment.customer_ref, save_card=payment.save_card,
+            saved_card_ref=payment.card_ref, idempotency_key=f"create-{payment.id}",
+            metadata={"payment_id": payment.id})
+        payment.provider_ref = intent.provider_ref
+        return intent
 
     def _same_or_conflict(self, payment: Payment,
                           items: list[tuple[LedgerAccount, str, Decimal, str | None]]) -> Payment:
@@ -183,16 +191,8 @@ class Checkout:
             Payment.provider == self.provider.name)))
         for payment in stuck:
             try:
-                if payment.provider_ref is None:
-                    intent = self.provider.create_payment(
-                        payment_id=payment.id, amount_kopecks=kopecks(payment.amount),
-                        description="Оплата электроэнергии", customer_ref=None,
-                        save_card=False, saved_card_ref=None,
-                        idempotency_key=f"create-{payment.id}",
-                        metadata={"payment_id": payment.id})
-                    payment.provider_ref = intent.provider_ref
-                else:
-                    intent = self.provider.retrieve(payment.provider_ref)
+                intent = (self._start_at_provider(payment) if payment.provider_ref is None
+                          else self.provider.retrieve(payment.provider_ref))
             except ProviderError:
                 continue  # still unreachable: next time
             payment.updated_at = self.work.now
@@ -213,7 +213,7 @@ class Checkout:
         if amount > payment.amount - payment.refunded:
             raise ValidationFailed("Сумма возврата больше остатка платежа",
                                    {"amount": f"at most {money(payment.amount - payment.refunded)}"})
-        count = len(list(self.db.scalars(select(Refund.id).where(Refund.payment_id == payment.id))))
+        count = self.db.scalar(select(func.count()).where(Refund.payment_id == payment.id))
         result = self.provider.refund(payment.provider_ref or "", kopecks(amount),
                                       idempotency_key=f"refund-{payment.id}-{count + 1}")
         self.db.add(Refund(payment_id=payment.id, amount=amount, reason=reason,

@@ -30,17 +30,20 @@ def money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
+def find_account(db: Any, number: str, branch: str) -> LedgerAccount | None:
+    return db.scalar(select(LedgerAccount).where(LedgerAccount.number == number,
+                                                 LedgerAccount.branch == branch))
+
+
 def ensure_account(db: Any, number: str, branch: str, account_id: int | None = None,
                    category: str | None = None) -> LedgerAccount:
     """The ledger's account for a number in a branch, made on first sight; the portal id and
     the tariff category are filled in whenever they are learnt."""
-    query = select(LedgerAccount).where(LedgerAccount.number == number,
-                                        LedgerAccount.branch == branch)
-    account = db.scalar(query)
+    account = find_account(db, number, branch)
     if account is None:  # two bills of a new account may arrive at once: no duplicate row
         insert_if_absent(db, LedgerAccount, number=number, branch=branch,
                          tariff_category="urban")
-        account = db.scalar(query)
+        account = find_account(db, number, branch)
     if account_id is not None and account.account_id != account_id:
         account.account_id = account_id
     if category:

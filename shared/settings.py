@@ -46,6 +46,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SERVICE_MAX_WORKERS", "10", "Concurrent workers per nameko service (DB pool size).",
             int),
     Setting("OUTBOX_RELAY_INTERVAL", "0.2", "Seconds between passes of the outbox relay.", float),
+    Setting("OPTIONAL_CALL_TIMEOUT", "3",
+            "Seconds a service waits for another's answer it can do without (the charge "
+            "estimate, the header balance) before answering without it.", float),
     Setting("LOG_LEVEL", "INFO", "Log level of every process (JSON lines on stderr)."),
     Setting("SECRET_KEY", "dev-secret-change-me",
             "HMAC pepper for one-time codes and captcha answers. Must be set in production."),

@@ -69,8 +69,6 @@ def upgrade() -> None:
     sa.Column('action', sa.JSON(), nullable=True),
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
     sa.Column('save_card', sa.Boolean(), nullable=False),
-    sa.Column('customer_ref', sa.String(length=80), nullable=True),
-    sa.Column('card_ref', sa.String(length=80), nullable=True),
     sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('paid_at', shared.db.UTCDateTime(timezone=True), nullable=True),

@@ -78,7 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PD_CONSENT_VERSION", "2025-09-01",
             "Version of the personal-data consent text a new user must accept."),
     Setting("PUBLIC_URL", "http://127.0.0.1:8000",
-            "Base URL of the portal, used in links sent by e-mail."),
+            "Base URL of the web cabinet: every link in a letter or SMS lands on one of its pages."),
     Setting("SMS_BACKEND", "file", "file (JSON files in $VAR_DIR/outbox) or twilio."),
     Setting("TWILIO_ACCOUNT_SID", "", "Twilio account SID."),
     Setting("TWILIO_AUTH_TOKEN", "", "Twilio auth token."),
@@ -139,8 +139,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STRIPE_API_BASE", "", "Stripe API address; empty: Stripe itself (tests: a fake)."),
     Setting("SANDBOX_WEBHOOK_SECRET", "sandbox-dev-secret",
             "HMAC secret of the sandbox provider's signed events."),
-    Setting("SANDBOX_FORM_URL", "http://127.0.0.1:8000/api/v1/payments/sandbox/{ref}",
-            "Where the sandbox's card form is posted ({ref}: the provider's payment id)."),
+    Setting("SANDBOX_FORM_URL", "",
+            "The sandbox's card form ({ref}: the provider's payment id); empty: the web "
+            "cabinet's page $PUBLIC_URL/pay/card/{ref}, which posts the card to "
+            "POST /api/v1/payments/sandbox/{ref}."),
     Setting("BILLING_CHARGES", "true",
             "Take charges posted by billing (billing.charge_posted).", _bool),
     Setting("BUILTIN_ACCRUAL", "true",
@@ -153,7 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
             "(update it with `python -m services.payments.cli key-rate`)."),
     Setting("PAYMENT_RECONCILE_MINUTES", "15",
             "A payment left open this long is checked with the provider.", float),
-    Setting("GATEWAY_BIND", "127.0.0.1:8000", "Address the gateway listens on."),
+    Setting("GATEWAY_BIND", "127.0.0.1:8080", "Address the gateway (the HTTP API) listens on."),
     Setting("GATEWAY_WORKERS", "2", "gunicorn worker processes.", int),
     Setting("GATEWAY_THREADS", "16", "Threads per worker; also the RPC proxy pool size.", int),
     Setting("RPC_TIMEOUT", "10", "Seconds the gateway waits for an RPC reply before 503.", float),
@@ -164,6 +166,14 @@ SETTINGS: tuple[Setting, ...] = (
             int),
     Setting("TRUSTED_PROXIES", "0",
             "Reverse proxies in front of the gateway whose X-Forwarded-For is trusted.", int),
+    Setting("WEB_BIND", "127.0.0.1:8000", "Address the web cabinet listens on."),
+    Setting("WEB_WORKERS", "2", "gunicorn worker processes of the web cabinet.", int),
+    Setting("WEB_THREADS", "8", "Threads per web cabinet worker.", int),
+    Setting("GATEWAY_URL", "http://127.0.0.1:8080",
+            "Where the web cabinet reaches the gateway's public API (it adds /api/v1)."),
+    Setting("WEB_API_TIMEOUT", "15",
+            "Seconds the web cabinet waits for an answer of the API (a photo's OCR included).",
+            float),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

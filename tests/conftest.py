@@ -5,13 +5,22 @@ of their own, so neither another test run nor a `make run` on the same broker se
 messages; each database backend (SQLite file, PostgreSQL database) is made for the test
 module and dropped after it.
 """
+import os
+
 import shared  # noqa: F401  (quiets eventlet's banner)
 
-import eventlet
+# The browser tests (tests/e2e) run in a pytest process of their own, without eventlet:
+# Playwright's driver hangs in a monkey-patched process, and they run every service as a
+# subprocess anyway. `make test` runs the two suites one after the other.
+E2E = os.environ.get("NESK_E2E") == "1"
+if not E2E:
+    import eventlet
 
-eventlet.monkey_patch()  # before anything imports sockets (plain pytest hangs otherwise)
+    eventlet.monkey_patch()  # before anything imports sockets (plain pytest hangs otherwise)
+    collect_ignore = ["e2e"]
+else:
+    collect_ignore = ["unit", "integration"]
 
-import os  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Callable, Iterator  # noqa: E402

@@ -408,7 +408,7 @@ def test_the_batch_forms_and_announces_the_e_mailed_bills(sys):
     tokens = relogin(sys, c["identity"])
     assert bill(sys, tokens, account_id, period).data == stored.read_bytes()
     letter = eventually(lambda: [m for m in sys.mail.messages if email in str(m["to"])
-                                 and f"/accounts/{account_id}/bills/{period}" in m["body"]],
+                                 and f"/documents/{account_id}/bills/{period}" in m["body"]],
                         what="the e-mail with the bill's link")
     assert "1668.55" in letter[0]["body"]
 

@@ -597,7 +597,7 @@ def test_factory_defaults_to_the_sandbox_with_the_public_url():
     assert isinstance(provider, SandboxProvider)
     intent = create(provider)
     assert intent.confirmation_url == (
-        f"https://lk.nesk.ru/api/v1/payments/sandbox/{intent.provider_ref}")
+        f"https://lk.nesk.ru/pay/card/{intent.provider_ref}")
 
 
 def test_factory_sandbox_form_url_setting_wins_over_the_public_url():

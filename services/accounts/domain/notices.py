@@ -248,7 +248,7 @@ class Notices:
         if not payload.get("user_id"):
             return
         year, month = payload["period"].split("-")
-        link = (f"{self.d.config['PUBLIC_URL'].rstrip('/')}/api/v1/accounts/"
+        link = (f"{self.d.config['PUBLIC_URL'].rstrip('/')}/documents/"
                 f"{payload['account_id']}/bills/{payload['period']}")
         self.to_user(payload["user_id"], "bill_formed", f"Счёт за {month}.{year}",
                      f"Лицевой счёт {payload['number']}: к оплате {payload['total_due']} ₽ до "

@@ -210,7 +210,7 @@ class Profiles:
         profile.updated_at = self.d.now
         self.db.commit()
         if email is not None and self.notifier is not None:
-            url = (f"{self.d.config['PUBLIC_URL']}/api/v1/profile/email/confirm?token={token}")
+            url = f"{self.d.config['PUBLIC_URL']}/profile/email/confirm?token={token}"
             self.notifier.send_email(address, "Подтверждение адреса электронной почты", (
                 "Вы указали этот адрес в личном кабинете АО «НЭСК».\n"
                 f"Чтобы получать на него счета и уведомления, перейдите по ссылке:\n{url}\n\n"

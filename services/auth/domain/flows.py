@@ -272,7 +272,7 @@ class AuthFlows:
             token = self._link("email_register", email, ttl,
                                password_hash=hash_password(password), consent_version=consent)
             self.db.commit()
-            url = f"{self.d.config['PUBLIC_URL']}/api/v1/auth/register/email/confirm?token={token}"
+            url = f"{self.d.config['PUBLIC_URL']}/register/email/confirm?token={token}"
             self._send_email(email, "Подтверждение регистрации в личном кабинете НЭСК", (
                 "Вы зарегистрировались в личном кабинете АО «НЭСК».\n"
                 f"Для завершения регистрации перейдите по ссылке:\n{url}\n\n"

@@ -9,7 +9,7 @@ Settings read here (to be listed in ``shared/settings.py`` and the README's tabl
 | ``STRIPE_WEBHOOK_SECRET`` | (empty) | Signing secret ``whsec_...`` of the Stripe webhook endpoint; required with ``stripe``. |
 | ``STRIPE_API_BASE`` | (empty) | Override of https://api.stripe.com (tests point it at a local fake). |
 | ``SANDBOX_WEBHOOK_SECRET`` | ``sandbox-dev-secret`` | HMAC key the sandbox signs its events with. |
-| ``SANDBOX_FORM_URL`` | ``$PUBLIC_URL/api/v1/payments/sandbox/{ref}`` | The sandbox's card form (``{ref}``: its payment id). |
+| ``SANDBOX_FORM_URL`` | ``$PUBLIC_URL/pay/card/{ref}`` | The sandbox's card form, a page of the web cabinet (``{ref}``: its payment id). |
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 from services.payments.providers.base import PaymentProvider
 from services.payments.providers.sandbox import MemoryStore, SandboxProvider, SandboxStore, WebhookSink
 
-SANDBOX_FORM_PATH = "/api/v1/payments/sandbox/{ref}"
+SANDBOX_FORM_PATH = "/pay/card/{ref}"  # the web cabinet's page
 
 
 def make_provider(config: Mapping[str, Any], *, store: SandboxStore | None = None,

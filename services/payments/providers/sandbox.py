@@ -46,7 +46,7 @@ TEST_CARDS: dict[str, tuple[str, str]] = {
     "4000000000000002": ("visa", "declined"),
     "4000002760003184": ("visa", "3ds"),
 }
-DEFAULT_FORM_URL = "http://127.0.0.1:8000/api/v1/payments/sandbox/{ref}"
+DEFAULT_FORM_URL = "http://127.0.0.1:8000/pay/card/{ref}"
 UNEXPECTED_STATE = "payment_intent_unexpected_state"
 _RECORD_STATUSES: dict[str, PaymentStatus] = {
     "awaiting_card": "requires_action", "awaiting_3ds": "requires_action",

@@ -1,0 +1,1 @@
+"""The web cabinet: server-rendered Russian pages, a client of the gateway's public HTTP API."""

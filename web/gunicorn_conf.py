@@ -1,0 +1,13 @@
+"""gunicorn settings of the web cabinet, from the same environment variables as the rest."""
+from shared import settings
+
+_config = settings.load()
+
+bind = _config["WEB_BIND"]
+workers = _config["WEB_WORKERS"]
+# Threads: each page waits on the API over HTTP, not on the CPU.
+worker_class = "gthread"
+threads = _config["WEB_THREADS"]
+timeout = int(_config["WEB_API_TIMEOUT"]) * 2 + 10  # a page may make a few API calls
+graceful_timeout = 10
+accesslog = None  # the app logs each request as JSON

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install migrate demo-data check-broker unit integration bench bench-registry bench-ocr bench-payments bench-bills clean
+.PHONY: run test install browser migrate demo-data check-broker unit integration e2e bench bench-registry bench-ocr bench-payments bench-bills clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The browser tests drive Debian's Chromium (Playwright downloads no browser of its own).
+CHROMIUM ?= $(shell command -v chromium || echo /usr/bin/chromium)
+browser:
+	@test -x "$(CHROMIUM)" || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || { echo "Chromium is missing: apt-get install chromium (as root)"; exit 1; }
 
 check-broker: install
 	@$(BIN)/python -c "import sys; from shared import settings; from shared.runner import check_broker, BROKER_HELP; \
@@ -31,11 +38,18 @@ demo-data: migrate
 	$(BIN)/python -m services.accounts.cli import-registry services/accounts/demo_registry.csv --quiet
 
 run: install check-broker migrate demo-data
-	@echo "Portal API: http://$${GATEWAY_BIND:-127.0.0.1:8000}/api/v1/docs  (SMS and e-mail land in var/outbox/)"
+	@echo "Личный кабинет: http://$${WEB_BIND:-127.0.0.1:8000}/"
+	@echo "API:            http://$${GATEWAY_BIND:-127.0.0.1:8080}/api/v1/docs"
+	@echo "SMS and e-mail land in var/outbox/ (the SMS code, the confirmation link)"
 	$(BIN)/honcho start -f Procfile
 
-test: install
+# Two pytest processes: the service suites run under eventlet, the browser suite without it.
+test: install browser
 	$(BIN)/python -m pytest -q
+	NESK_E2E=1 $(BIN)/python -m pytest -q tests/e2e
+
+e2e: install browser
+	NESK_E2E=1 $(BIN)/python -m pytest -q tests/e2e
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

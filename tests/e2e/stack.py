@@ -20,6 +20,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTCHA = "TEST7"
+ACCESS_TTL = 45  # seconds; the cabinet renews an access token 30 s before it expires
 PASSWORD = "Ток-2026-безопасно"
 SERVICES = {
     "auth": "services.auth.service:AuthService",
@@ -204,6 +205,9 @@ def make_stack(var: Path, amqp_uri: str, **overrides: str) -> Stack:
            "WEB_THREADS": "8", "TRUSTED_PROXIES": "1", "SERVICE_MAX_WORKERS": "6",
            "LOG_LEVEL": "WARNING", "SMS_PER_IP_HOURLY": "10000", "SMS_PER_PHONE_HOURLY": "50",
            "READING_WINDOW_START_DAY": "1", "READING_WINDOW_END_DAY": "31",
+           # Short access tokens: every test that runs longer renews them through the cabinet
+           # (the renewal is then tested all the time), and an ended session shows soon.
+           "ACCESS_TOKEN_TTL": str(ACCESS_TTL),
            "PYTHONDONTWRITEBYTECODE": "1", **overrides}
     for key in ("AUTH", "ACCOUNTS", "READINGS", "PAYMENTS", "DOCUMENTS", "REQUESTS"):
         env.pop(f"{key}_DATABASE_URL", None)  # SQLite files under VAR_DIR

@@ -8,6 +8,8 @@ token pair is renewed at most once per request and the new pair is stored at onc
 """
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 from functools import wraps
 from typing import Any, Callable, TypeVar
@@ -18,6 +20,14 @@ from flask import current_app, g, redirect, request, session, url_for
 from web.api import Api, ApiError
 
 RENEW_BEFORE = 30  # seconds before expiry when the access token is renewed ahead of a call
+# Two requests of one browser may both find the token due (a page and an htmx poll). Auth
+# treats a refresh token used twice as stolen and ends the session, so within a process the
+# renewals of one refresh token are serialised and the second request takes the first one's
+# new pair instead of renewing again.
+_RENEWALS: dict[str, tuple[float, dict[str, Any]]] = {}
+_RENEWAL_LOCKS: dict[str, threading.Lock] = {}
+_RENEWALS_LOCK = threading.Lock()  # guards the two dicts, never held during a call
+_RENEWAL_KEPT = 60.0  # seconds a renewal's result is handed to late requests of the same pair
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -75,14 +85,31 @@ def _renew() -> None:
     if not auth or g.get("renewed"):
         raise LoginRequired(expired=True)
     g.renewed = True
-    try:
-        tokens = api().call("POST", "/auth/token/refresh", json={"refresh_token": auth["refresh"]},
-                            headers=client_headers())
-    except ApiError as exc:
-        if exc.status in (400, 401, 422):
-            session.clear()
-            raise LoginRequired(expired=True) from None
-        raise
+    key = hashlib.sha256(auth["refresh"].encode()).hexdigest()
+    with _RENEWALS_LOCK:
+        now = time.monotonic()
+        for old in [k for k, (at, _) in _RENEWALS.items() if now - at > _RENEWAL_KEPT]:
+            del _RENEWALS[old]
+            _RENEWAL_LOCKS.pop(old, None)
+        lock = _RENEWAL_LOCKS.setdefault(key, threading.Lock())
+    with lock:  # one renewal per refresh token at a time in this process
+        done = _RENEWALS.get(key)
+        if done is None:
+            try:
+                tokens = api().call("POST", "/auth/token/refresh",
+                                    json={"refresh_token": auth["refresh"]},
+                                    headers=client_headers())
+            except ApiError as exc:
+                with _RENEWALS_LOCK:
+                    _RENEWAL_LOCKS.pop(key, None)
+                if exc.status in (400, 401, 422):
+                    session.clear()
+                    raise LoginRequired(expired=True) from None
+                raise
+            with _RENEWALS_LOCK:
+                _RENEWALS[key] = (time.monotonic(), tokens)
+        else:
+            tokens = done[1]
     sign_in(tokens)
 
 

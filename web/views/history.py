@@ -1,14 +1,188 @@
-"""Pages of the section «history» (to be built)."""
+"""РАЗДЕЛ «ИСТОРИЯ» (рис. 21): tabs «Платежи» (one account), «Полная история платежей» (all
+accounts) and «Показания» (readings by meter and period, with a monthly consumption chart)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import math
+from decimal import Decimal
+from typing import Any
 
+from flask import Blueprint, render_template, request, url_for
+
+from web import session as web_session
+from web.api import ApiError
+from web.charts import Bar, bar_chart
+from web.filters import period as period_name
+from web.forms import FormErrors, errors_from
 from web.session import login_required
 
 bp = Blueprint("history", __name__)
 
+TABS = ("payments", "all", "readings")
+PER_PAGE = 20
+
+# Every status the payments service gives a payment (services/payments/models.py), as the
+# customer reads it, with the colour of its badge.
+PAYMENT_STATUSES: dict[str, tuple[str, str]] = {
+    "created": ("Создан", "neutral"),
+    "requires_action": ("Ожидает подтверждения", "warn"),
+    "pending": ("В обработке", "warn"),
+    "succeeded": ("Оплачен", "ok"),
+    "failed": ("Не оплачен", "bad"),
+    "canceled": ("Отменён", "neutral"),
+    "refunded": ("Возвращён", "info"),
+    "partially_refunded": ("Частично возвращён", "info"),
+}
+PAYMENT_TYPES = {"electricity": "За электроэнергию", "penalty": "Пени"}
+PAYMENT_SOURCES = {"card": "Банковская карта", "saved_card": "Сохранённая карта",
+                   "autopay": "Автоплатёж"}
+
+# The readings service's sources, statuses and reasons (services/readings/models.py).
+READING_SOURCES = {"manual": "Передано вами", "photo": "По фото квитанции",
+                   "automatic": "АСКУЭ (автоматически)", "inspector": "Контролёр",
+                   "estimated": "Расчётные"}
+READING_STATUSES: dict[str, tuple[str, str]] = {
+    "pending": ("На проверке", "warn"),
+    "accepted": ("Принято", "ok"),
+    "rejected": ("Отклонено", "bad"),
+    "replaced": ("Заменено новыми", "neutral"),
+}
+REJECT_REASONS = {
+    "in_future": "период ещё не наступил",
+    "less_than_previous": "меньше предыдущих показаний",
+    "greater_than_later": "больше более поздних показаний",
+    "duplicate": "такие показания уже переданы",
+    "meter_decommissioned": "счётчик снят с учёта",
+    "outside_contract": "вне срока действия договора",
+    "implausibly_high": "неправдоподобно большой расход",
+    "window_closed": "передача показаний была закрыта",
+}
+ZONES = {1: ("Показания",), 2: ("День", "Ночь"), 3: ("Пик", "Полупик", "Ночь")}
+CHART_MONTHS = 12
+MONTH_SHORT = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя",
+               "дек")
+MONTHS_PREPOSITIONAL = ("январе", "феврале", "марте", "апреле", "мае", "июне", "июле",
+                        "августе", "сентябре", "октябре", "ноябре", "декабре")
+
 
 @bp.get("/history")
 @login_required
-def index() -> str:
-    return render_template("placeholder.html", title="history")
+def index() -> tuple[str, int]:
+    """The three tabs; filters travel in the query string so a page can be bookmarked."""
+    tab = request.args.get("tab") if request.args.get("tab") in TABS else "payments"
+    accounts = web_session.call("GET", "/accounts") or []
+    account_id = _chosen_account(accounts)
+    context: dict[str, Any] = {
+        "tab": tab, "accounts": accounts, "account_id": account_id, "errors": FormErrors(),
+        "tabs": _tabs(account_id), "filters": {}, "rows": [], "pager": None,
+        "account_options": [(a["id"], " — ".join(filter(None, (a["number"], a.get("address")))))
+                            for a in accounts]}
+    if tab == "readings":
+        context.update(_readings(account_id) if account_id else {"meters": []})
+    elif tab == "all" or account_id:
+        context.update(_payments(None if tab == "all" else account_id))
+    status = 422 if context["errors"] or context["errors"].general else 200
+    return render_template("history/index.html", **context), status
+
+
+def _chosen_account(accounts: list[dict[str, Any]]) -> int | None:
+    """The account of the «Лицевой счет» select: the one asked for if it is the customer's,
+    else the first."""
+    ids = [a["id"] for a in accounts]
+    try:
+        asked = int(request.args.get("account_id", ""))
+    except ValueError:
+        asked = None
+    return asked if asked in ids else (ids[0] if ids else None)
+
+
+def _tabs(account_id: int | None) -> list[tuple[str, str, str]]:
+    keep = {"account_id": account_id} if account_id else {}
+    return [("payments", url_for("history.index", tab="payments", **keep), "Платежи"),
+            ("all", url_for("history.index", tab="all"), "Полная история платежей"),
+            ("readings", url_for("history.index", tab="readings", **keep), "Показания")]
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _payments(account_id: int | None) -> dict[str, Any]:
+    """One page of payments, newest first, filtered by the dates the customer gave."""
+    filters = {"date_from": (request.args.get("date_from") or "").strip(),
+               "date_to": (request.args.get("date_to") or "").strip()}
+    params: dict[str, Any] = {k: v for k, v in filters.items() if v}
+    params.update(page=_page_number(), per_page=PER_PAGE)
+    if account_id:
+        params["account_id"] = account_id
+    try:
+        answer = web_session.call("GET", "/payments/history", params=params)
+    except ApiError as exc:
+        if exc.status != 422 and exc.status != 400:
+            raise
+        errors = errors_from(exc, known={"date_from", "date_to"})
+        return {"filters": filters, "errors": errors, "rows": [], "pager": None}
+    rows = [{**row,
+             "status_text": PAYMENT_STATUSES.get(row["status"], (row["status"], "neutral"))[0],
+             "status_kind": PAYMENT_STATUSES.get(row["status"], ("", "neutral"))[1],
+             "type_text": PAYMENT_TYPES.get(row["type"], row.get("type_name") or row["type"]),
+             "source_text": PAYMENT_SOURCES.get(row["source"],
+                                                row.get("source_name") or row["source"])}
+            for row in answer["rows"]]
+    pages = max(1, math.ceil(answer["total"] / answer["per_page"]))
+    pager = None
+    if pages > 1:
+        base = {k: v for k, v in request.args.items() if k != "page"}
+        page = answer["page"]
+        pager = {"page": page, "pages": pages,
+                 "prev": url_for("history.index", **base, page=page - 1) if page > 1 else None,
+                 "next": url_for("history.index", **base, page=page + 1) if page < pages
+                 else None}
+    return {"filters": filters, "rows": rows, "pager": pager, "total": answer["total"]}
+
+
+def _readings(account_id: int) -> dict[str, Any]:
+    """Per meter the readings by period; the chart sums the consumption of every meter of
+    the account by month (a replaced meter's last months and the new one's first add up)."""
+    meters = web_session.call("GET", f"/accounts/{account_id}/readings") or []
+    by_month: dict[str, Decimal] = {}
+    for meter in meters:
+        zones = ZONES.get(meter.get("zones") or 1, ZONES[1])
+        meter["zone_names"] = zones
+        for reading in meter["readings"]:
+            status = READING_STATUSES.get(reading["status"], (reading["status"], "neutral"))
+            reading["status_text"], reading["status_kind"] = status
+            reading["source_text"] = READING_SOURCES.get(reading["source"], reading["source"])
+            reading["reason_text"] = REJECT_REASONS.get(reading.get("reason") or "",
+                                                        reading.get("reason"))
+            used = reading.get("consumption")
+            reading["total"] = sum(used) if used else None
+            if used:
+                by_month[reading["period"]] = by_month.get(reading["period"], Decimal(0)) \
+                    + Decimal(sum(used))
+        meter["readings"] = list(reversed(meter["readings"]))  # newest first in the table
+    months = sorted(by_month)[-CHART_MONTHS:]
+    chart = None
+    if months:
+        bars = []
+        for i, month in enumerate(months):
+            year, number = month.split("-")
+            bars.append(Bar(label=MONTH_SHORT[int(number) - 1],
+                            # the year under January, and under the first bar unless a
+                            # January comes right after it (the two would overlap)
+                            sublabel=year if number == "01" or (i == 0 and number < "11")
+                            else "",
+                            value=by_month[month],
+                            caption=f"{period_name(month)}: {by_month[month]} кВт·ч"))
+        first, last = period_name(months[0]), period_name(months[-1])
+        peak = max(months, key=lambda m: by_month[m])
+        title = "Расход электроэнергии по месяцам, кВт·ч"
+        description = (f"Столбчатая диаграмма за {len(months)} мес. с {first} по {last}; "
+                       f"больше всего в {MONTHS_PREPOSITIONAL[int(peak[5:]) - 1]} "
+                       f"{peak[:4]}: {by_month[peak]} кВт·ч.")
+        chart = {"wide": bar_chart(bars, title, description, "кВт·ч"),
+                 "compact": bar_chart(bars, title, description, "кВт·ч", compact=True)}
+    return {"meters": meters, "chart": chart,
+            "chart_rows": [(m, by_month[m]) for m in months]}

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install browser migrate demo-data check-broker unit integration e2e bench bench-registry bench-ocr bench-payments bench-bills clean
+.PHONY: run test install browser migrate demo-data demo-reset check-broker unit integration e2e bench bench-registry bench-ocr bench-payments bench-bills clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,23 @@ check-broker: install
 migrate: install
 	$(BIN)/python -m shared.migrate
 
-# The demo registry (with the manual's sample bill, account 123456789 in Мостэнергосбыт):
-# idempotent, so every `make run` may load it again.
+# The demo registry (with the manual's sample bill, account 123456789 in Мостэнергосбыт) and
+# that account's year of readings, bills and payments (shared/demo.py), each written by its
+# service's own CLI: idempotent, so every `make run` may load it again.
+DEMO_ACCOUNT = $(BIN)/python -m services.accounts.cli demo
 demo-data: migrate
 	$(BIN)/python -m services.accounts.cli import-registry services/accounts/demo_registry.csv --quiet
+	@account="$$($(DEMO_ACCOUNT))" && \
+	  $(BIN)/python -m services.readings.cli demo --account "$$account" && \
+	  $(BIN)/python -m services.payments.cli demo --account "$$account"
+
+# The demo account's readings, charges and payments removed and loaded again (customers'
+# links to it stay); fine while the portal runs.
+demo-reset: migrate
+	$(BIN)/python -m services.accounts.cli import-registry services/accounts/demo_registry.csv --quiet
+	@account="$$($(DEMO_ACCOUNT))" && \
+	  $(BIN)/python -m services.readings.cli demo --reset --account "$$account" && \
+	  $(BIN)/python -m services.payments.cli demo --reset --account "$$account"
 
 run: install check-broker migrate demo-data
 	@echo "Личный кабинет: http://$${WEB_BIND:-127.0.0.1:8000}/"
@@ -71,3 +84,12 @@ bench-payments: install
 
 clean:
 	rm -rf var .pytest_cache
+
+# A PNG of every screen of the cabinet, desktop 1280 px and phone 360 px, in var/screenshots/
+# (bench/screenshots.py: its own stack with the demo data, like the browser tests).
+screenshots: install
+	$(BIN)/python -m bench.screenshots
+
+# Server-side render time of the cabinet's pages against the API calls they make.
+bench-web: install
+	$(BIN)/python -m bench.web_pages

@@ -2,14 +2,22 @@
 
     python -m services.payments.cli key-rate --from 2026-12-19 --rate 16.00
     python -m services.payments.cli key-rate --show
+    python -m services.payments.cli demo --account JSON [--reset]
 
 ``key-rate`` records a change of the Bank of Russia key rate in the table the penalties use
 (KEY_RATES_FILE, or the table shipped with the service). The running services read the file
 again when it changes. The exit code is 2 for a rate or date the table refuses.
+
+``demo`` writes the demo account's year of bills and payments (``shared/demo.py``,
+``services/payments/domain/demo.py``) into this service's database (PAYMENTS_DATABASE_URL),
+directly, without the broker. ``--account`` is the JSON ``python -m services.accounts.cli
+demo`` prints (``-``: from stdin). Running it again changes nothing; ``--reset`` first removes
+the account's charges and payments. ``make demo-data`` and ``make demo-reset`` run it.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,6 +25,44 @@ from decimal import Decimal, InvalidOperation
 from services.payments.domain.key_rates import (DEFAULT_PATH, KeyRateError, load_key_rates,
                                                 update_key_rate)
 from shared import settings
+
+
+def _no_events(event_type: str, payload: dict) -> None:
+    raise RuntimeError(f"the demo publishes no events ({event_type})")
+
+
+def demo(account_json: str, reset: bool) -> int:
+    """The ``demo`` command: the demo account's ledger, written directly to the database."""
+    from sqlalchemy.orm import Session
+
+    from services.payments.domain import demo as story
+    from services.payments.service import MIGRATIONS
+    from shared.clock import clock
+    from shared.db import make_engine, migrate
+    from shared.work import Work
+
+    try:
+        account = json.loads(sys.stdin.read() if account_json == "-" else account_json)
+        account["number"], account["branch"], account["meters"][0]["serial"]  # noqa: B018
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        print(f"error: --account is not the accounts demo command's JSON: {exc}",
+              file=sys.stderr)
+        return 2
+    config = settings.load()
+    url = settings.database_url(config, "payments")
+    migrate(MIGRATIONS, url)
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine, expire_on_commit=False) as db:
+            work = Work(db, config, clock.now(), _no_events)
+            removed = story.reset(work, account) if reset else 0
+            made = story.load(work, account, config["TARIFFS_FILE"])
+    finally:
+        engine.dispose()
+    print(f"demo ledger of account {account['number']}: "
+          + (f"{removed} payments removed, " if reset else "")
+          + ", ".join(f"{n} {what}" for what, n in made.items()) + " written")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +73,14 @@ def main(argv: list[str] | None = None) -> int:
                       help="the day the new rate is in force from (YYYY-MM-DD)")
     rate.add_argument("--rate", help="percent per annum, e.g. 16.50")
     rate.add_argument("--show", action="store_true", help="print the last rows")
+    story = commands.add_parser("demo", help="write the demo account's year of bills and payments")
+    story.add_argument("--account", required=True,
+                       help="JSON of `python -m services.accounts.cli demo`, or - for stdin")
+    story.add_argument("--reset", action="store_true",
+                       help="remove the account's charges and payments first")
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo(args.account, args.reset)
     path = settings.load()["KEY_RATES_FILE"] or DEFAULT_PATH
     if args.show or args.day is None:
         for day, value in load_key_rates(path).rows[-5:]:

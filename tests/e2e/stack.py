@@ -139,6 +139,58 @@ class Stack:
                        cwd=ROOT, env=self.env, check=True, capture_output=True)
         return {"email": email, "password": PASSWORD}
 
+    # -- billing on the bus (as a billing system publishes), for pages about money ----------
+
+    def _database(self, service: str) -> str:
+        return (self.env.get(f"{service.upper()}_DATABASE_URL")
+                or f"sqlite:///{self.var / (service + '.db')}")
+
+    def billing(self, service: str, event_type: str, payload: dict[str, Any]) -> None:
+        """Publish a ``billing.<event_type>`` event and wait until ``service`` handled it."""
+        from tests.integration.bus import publish, wait_handled
+
+        envelope = publish(self.env["AMQP_URI"], "billing", event_type, payload)
+        wait_handled(self._database(service), envelope["id"], timeout=30)
+
+    def open_account(self, branch: str = "mostovskoy") -> dict[str, str]:
+        """Billing opens a new account with one meter (nobody else's ledger): its number,
+        branch and proof (the last 4 digits of the meter's serial)."""
+        number = "2399" + "".join(random.choice("0123456789") for _ in range(8))
+        serial = "10009" + "".join(random.choice("0123456789") for _ in range(8))
+        self.billing("accounts", "account_upserted", {
+            "number": number, "branch": branch, "holder_name": "Петров Иван Сергеевич",
+            "address": "х. Садовый, ул. Ореховая д.12", "contract_number": "Д-1",
+            "contract_date": "2015-03-01", "gis_id": "90BB144120-11",
+            "tariff_category": "urban"})
+        self.billing("accounts", "meter_installed", {
+            "number": number, "branch": branch, "serial": serial, "zones": 1, "digits": 5,
+            "installed_on": "2015-03-01", "verification_due": "2035-03-01"})
+        return {"number": number, "branch": branch, "proof": serial[-4:]}
+
+    def link_account(self, token: str, account: dict[str, str]) -> int:
+        """Link an account opened by :meth:`open_account`; its id."""
+        r = self.api("POST", "/accounts", token, json={
+            "number": account["number"], "branch": account["branch"], "proof": account["proof"]})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def post_charge(self, number: str, period: str, amount: str, branch: str = "mostovskoy",
+                    token: str | None = None, account_id: int | None = None) -> None:
+        """Billing charges the account for ``period`` (``YYYY-MM``); with a token and the
+        account's id, waits until its debt shows the charge."""
+        self.billing("payments", "charge_posted", {"number": number, "branch": branch,
+                                                   "period": period, "amount": amount})
+        if token and account_id:
+            eventually(lambda: any(
+                p["period"] == period for p in self.api(
+                    "GET", f"/accounts/{account_id}/debt", token).json().get("periods", [])),
+                what=f"the charge for {period} in the debt")
+            # The list over all accounts learns of a link from an event: wait for it too.
+            eventually(lambda: any(
+                a["account_id"] == account_id for a in self.api(
+                    "GET", "/payments/debt", token).json().get("accounts", [])),
+                what="the account in the debt of all accounts")
+
     def log(self, name: str) -> str:
         return (self.var / "logs" / f"{name}.log").read_text(encoding="utf-8", errors="replace")
 
@@ -152,6 +204,10 @@ class Stack:
         run(python, "-m", "shared.migrate")
         run(python, "-m", "services.accounts.cli", "import-registry",
             "services/accounts/demo_registry.csv", "--quiet")
+        # The demo account's year of readings, bills and payments, as `make run` loads it.
+        account = run(python, "-m", "services.accounts.cli", "demo").stdout
+        run(python, "-m", "services.readings.cli", "demo", "--account", account)
+        run(python, "-m", "services.payments.cli", "demo", "--account", account)
         commands = {name: [python, "-m", "shared.runner", target]
                     for name, target in SERVICES.items()}
         bin_dir = Path(python).parent

@@ -196,6 +196,7 @@ def test_penalties_are_shown_how_they_were_computed_and_can_be_paid(sys):
     line = charge["lines"][0]
     assert line["date_from"] == "2026-03-13" and line["fraction"] == "1/300"
     assert line["base"] == "1000.00" and line["days"] == 60
+    assert line["regime"]["kind"] == "capped" and line["regime"]["cap"] == "9.50"
     later = sys.client.get(f"{API}/accounts/{account_id}/penalties", headers=bearer(tokens),
                            query_string={"pay_on": "2026-06-30"}).json
     assert Decimal(later["total"]) > Decimal(details["total"])

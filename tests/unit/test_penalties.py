@@ -512,3 +512,15 @@ def test_allocation_keeps_every_kopeck(account) -> None:
     for charge in charges:
         paid = sum((part.amount for part in allocation.parts[charge.period]), D(0))
         assert allocation.outstanding[charge.period] == charge.amount - paid >= 0
+
+
+def test_the_regime_of_a_day_names_the_decree_that_sets_the_rate() -> None:
+    from services.payments.domain.penalties import load_rules, regime_on
+
+    rules = load_rules()
+    assert regime_on(rules, date(2022, 5, 1))["kind"] == "flat"
+    capped = regime_on(rules, date(2026, 11, 1))
+    assert (capped["kind"], capped["cap"]) == ("capped", "9.50") and "474" in capped["decree"]
+    assert regime_on(rules, date(2027, 1, 1)) == {"kind": "key_rate", "cap": None,
+                                                  "decree": None, "date_from": None,
+                                                  "date_to": None}

@@ -165,6 +165,13 @@ class Statement:
     def penalty_details(self, account: LedgerAccount, pay_on: date) -> dict[str, Any]:
         """How the penalty is computed, per overdue charge, if the debt is paid on ``pay_on``."""
         owed, paid, penalty_paid = self._inputs(account)
-        result = penalties.compute_if_paid_on(owed, paid, pay_on, self.rates, RULES())
+        rules = RULES()
+        result = penalties.compute_if_paid_on(owed, paid, pay_on, self.rates, rules)
+        explained = penalties.explain(result)
+        # Lines are cut where a decree's rule starts or ends, so a line's first day tells
+        # the rule of all its days: the customer reads which decree set the rate.
+        for charge in explained["charges"]:
+            for line in charge["lines"]:
+                line["regime"] = penalties.regime_on(rules, date.fromisoformat(line["date_from"]))
         return {"number": account.number, "branch": account.branch, "pay_on": pay_on.isoformat(),
-                "penalties_paid": money(penalty_paid), **penalties.explain(result)}
+                "penalties_paid": money(penalty_paid), **explained}

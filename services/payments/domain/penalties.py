@@ -519,6 +519,18 @@ def _charge_penalty(
 # --- presentation ------------------------------------------------------------------------
 
 
+def regime_on(rules: PenaltyRules, day: date) -> dict[str, Any]:
+    """Which rate rule governs accrual day ``day``, for telling the customer: ``flat`` (the
+    decree's rate whatever the key rate), ``capped`` (the key rate on the day of payment, but
+    not above ``cap``) or ``key_rate`` (no decree: the key rate on the day of payment)."""
+    for rule in rules.rate_rules:
+        if rule.date_from <= day <= rule.date_to:
+            return {"kind": rule.kind, "cap": _text(rule.rate), "decree": rule.decree,
+                    "date_from": rule.date_from.isoformat(), "date_to": rule.date_to.isoformat()}
+    return {"kind": "key_rate", "cap": None, "decree": None, "date_from": None, "date_to": None}
+
+
+
 def _text(value: Decimal) -> str:
     return f"{value.quantize(KOPECK)}"
 

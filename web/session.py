@@ -52,10 +52,14 @@ def client_headers() -> dict[str, str]:
     return headers
 
 
-def sign_in(tokens: dict[str, Any]) -> None:
-    """Keep a token pair from login, registration or refresh as this browser's session."""
+def sign_in(tokens: dict[str, Any], renewal: bool = False) -> None:
+    """Keep a token pair from login, registration or refresh as this browser's session.
+
+    A login starts a clean session; a ``renewal`` keeps the rest of it (the CSRF token of
+    a form already on the page, a flow's state)."""
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
-    session.clear()
+    if not renewal:
+        session.clear()
     session.permanent = True
     session["auth"] = {"access": tokens["access_token"], "refresh": tokens["refresh_token"],
                        "exp": int(claims.get("exp", 0)), "role": claims.get("role", "customer"),
@@ -110,7 +114,7 @@ def _renew() -> None:
                 _RENEWALS[key] = (time.monotonic(), tokens)
         else:
             tokens = done[1]
-    sign_in(tokens)
+    sign_in(tokens, renewal=True)
 
 
 def call(method: str, path: str, **kwargs: Any) -> Any:

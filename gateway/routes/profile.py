@@ -12,6 +12,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/profile/email/confirm", "accounts.confirm_profile_email",
           "Ссылка из письма: подтверждает новый e-mail профиля", s.EmailToken, source="query",
           tag="profile", errors=(400, 410, 422)),
+    Route("POST", "/profile/email/confirm", "accounts.confirm_profile_email",
+          "То же для фронтенда: токен из ссылки в теле запроса (страница не подтверждает "
+          "адрес при открытии, только по кнопке)", s.EmailToken, tag="profile",
+          errors=(400, 410, 422)),
     Route("GET", "/profile/photo", "accounts.get_photo", "Фото профиля (JPEG, base64)",
           auth=True, tag="profile", errors=(401, 404)),
     Route("PUT", "/profile/photo", "accounts.set_photo",

@@ -90,6 +90,20 @@ def test_contacts_and_email_confirmed_by_link(sys, user):
     assert bad.status_code == 422
 
 
+def test_email_confirmed_by_post_as_the_web_page_does(sys, user):
+    """The cabinet's page confirms by a button (a POST), never on opening the link."""
+    sys.client.put(f"{API}/contacts", headers=bearer(user), json={"email": "post@example.ru"})
+    token = sys.mail_link("post@example.ru")
+    missing = sys.client.post(f"{API}/email/confirm", json={})
+    assert missing.status_code == 400 and "token" in error(missing)["fields"]
+    confirmed = sys.client.post(f"{API}/email/confirm", json={"token": token})
+    assert confirmed.status_code == 200, confirmed.json
+    assert confirmed.json["email"] == "post@example.ru"
+    assert sys.client.get(API, headers=bearer(user)).json["contacts"]["email"] == "post@example.ru"
+    again = sys.client.post(f"{API}/email/confirm", json={"token": token})
+    assert again.status_code == 410
+
+
 def _image(fmt: str, size=(1200, 800)) -> str:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 120, 40)).save(buffer, fmt)

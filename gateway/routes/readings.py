@@ -8,6 +8,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", ACCOUNT + "/meters", "readings.meters",
           "Счётчики лицевого счёта: зоны, последние показания, дата поверки", auth=True,
           tag="readings", errors=(401, 404)),
+    Route("GET", "/readings/window", "readings.window",
+          "Когда принимаются показания: открыт ли приём сегодня, даты этого (или "
+          "следующего) окна приёма", tag="readings", errors=()),
     Route("POST", ACCOUNT + "/readings/preview", "readings.preview",
           "Проверить показания до отправки: расход по зонам, предупреждение о большом "
           "расходе, примерная сумма начисления по тарифу счёта", s.Preview, auth=True,

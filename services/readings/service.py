@@ -62,6 +62,14 @@ class ReadingsService(ServiceBase):
         """The account's meters with their last reading and verification date."""
         return self.readings.meters(self._allowed(account_id, "read"))
 
+    @rpc
+    def window(self) -> dict[str, Any]:
+        """When readings are taken: open today or not, and this (or the next) window's dates
+        (the cabinet's home shows them next to «Передать показания»)."""
+        window = rules.Window(self.config["READING_WINDOW_START_DAY"],
+                              self.config["READING_WINDOW_END_DAY"])
+        return window.view(self.clock.now().date())
+
     def _estimate(self, account_id: int, preview: dict[str, Any]) -> dict[str, Any] | None:
         """The charge for this consumption at the account's tariff, from payments; None when
         there is no consumption yet or payments cannot tell (not running, no tariff)."""

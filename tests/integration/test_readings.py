@@ -284,3 +284,16 @@ def test_an_inspector_reading_from_billing_replaces_the_pending_one_in_history(s
     assert [(r["values"], r["source"], r["status"]) for r in rows] == [
         ([3007], "manual", "replaced"), ([3010], "inspector", "accepted")]
     assert rows[1]["submitted_at"].startswith(taken_on.isoformat())
+
+
+def test_the_window_dates_for_the_home_page(sys):
+    """GET /readings/window: in the window, this month's dates; after it, the next month's."""
+    move_to(sys, month_day(sys, 0, 20))
+    window = sys.client.get(f"{API}/readings/window").json
+    assert window == {"open": True, "period": f"{month_day(sys, 0, 1):%Y-%m}",
+                      "start": month_day(sys, 0, 15).isoformat(),
+                      "end": month_day(sys, 0, 25).isoformat()}
+    move_to(sys, month_day(sys, 0, 26))
+    window = sys.client.get(f"{API}/readings/window").json
+    assert window["open"] is False and window["start"] == month_day(sys, -1, 15).isoformat()
+    assert window["end"] == month_day(sys, -1, 25).isoformat()

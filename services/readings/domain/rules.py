@@ -31,6 +31,13 @@ class Window:
         year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
         return self.bounds(year, month)
 
+    def view(self, today: date) -> dict[str, object]:
+        """The window as a page shows it: open today or not, and the dates of this month's
+        window, or of the next one once this month's has ended."""
+        start, end = self.next_opening(today)
+        return {"open": self.is_open(today), "period": period_of(start),
+                "start": start.isoformat(), "end": end.isoformat()}
+
 
 def period_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
@@ -133,6 +134,44 @@ def call(method: str, path: str, **kwargs: Any) -> Any:
             raise
     _renew()
     return api().call(method, path, token=session["auth"]["access"], headers=headers, **kwargs)
+
+
+# A page's independent figures are asked at once: its time is then the slowest call, not
+# the sum of them (the home page asks four to six).
+_PARALLEL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="api-call")
+
+
+def call_all(*requests: tuple[Any, ...]) -> list[Any]:
+    """Several API calls at once as the signed-in customer, each ``(method, path)`` or
+    ``(method, path, kwargs)``; per call its answer or the :class:`ApiError` it raised (the
+    page decides what it can live without). The token is renewed once, before or after."""
+    auth = session.get("auth")
+    if not auth:
+        raise LoginRequired()
+    if auth["exp"] - time.time() < RENEW_BEFORE:
+        _renew()
+    headers, client = client_headers(), api()
+
+    def run(batch: list[tuple[Any, ...]], token: str) -> list[Any]:
+        def one(request_: tuple[Any, ...]) -> Any:
+            method, path, *rest = request_
+            try:
+                return client.call(method, path, token=token, headers=headers,
+                                   **(rest[0] if rest else {}))
+            except ApiError as exc:
+                return exc
+        return list(_PARALLEL.map(one, batch))
+
+    results = run(list(requests), session["auth"]["access"])
+    refused = [i for i, r in enumerate(results) if isinstance(r, ApiError) and r.status == 401]
+    if refused:
+        _renew()
+        for index, result in zip(refused, run([requests[i] for i in refused],
+                                              session["auth"]["access"])):
+            results[index] = result
+            if isinstance(result, ApiError) and result.status == 401:
+                raise LoginRequired(expired=True)
+    return results
 
 
 def public_call(method: str, path: str, **kwargs: Any) -> Any:

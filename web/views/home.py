@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
+                   url_for)
 from werkzeug.wrappers import Response
 
 from web.api import ApiError
 from web.forms import FormErrors, checked, cleaned, errors_from, values
-from web.session import call, login_required, public_call
+from web.session import call, call_all, login_required, public_call
 
 bp = Blueprint("home", __name__)
 
@@ -57,16 +58,24 @@ def index() -> str:
     accounts = call("GET", "/accounts") or []
     if not accounts:
         return render_template("home/index.html", accounts=[])
-    debt = _optional("GET", "/payments/debt") or {}
+    # Everything else at once, the header's summary included.
+    answers = call_all(("GET", "/payments/debt"), ("GET", "/readings/window"), ("GET", "/summary"),
+                       *[("GET", f"/accounts/{a['id']}/meters") for a in accounts])
+    for answer in answers:
+        if isinstance(answer, ApiError) and answer.status in (401, 403):
+            raise answer
+    debt, window, summary, *meter_lists = [None if isinstance(a, ApiError) else a
+                                           for a in answers]
+    g.header = summary or {}
+    debt = debt or {}
     debts = {row["account_id"]: row for row in debt.get("accounts", [])}
     if debt:
         # Payments learns of a new link by an event: an account linked a moment ago may not
         # be in the all-accounts answer yet, so ask its own statement (checked in accounts).
         for missing in (a["id"] for a in accounts if a["id"] not in debts):
             debts[missing] = _optional("GET", f"/accounts/{missing}/debt")
-    window = _optional("GET", "/readings/window")
     # Meters have no "all accounts" call: one per account (a customer has a few).
-    meters = {a["id"]: _optional("GET", f"/accounts/{a['id']}/meters") for a in accounts}
+    meters = {a["id"]: listed for a, listed in zip(accounts, meter_lists)}
     return render_template("home/index.html", accounts=accounts, debts=debts, total=debt,
                            window=window, meters=meters)
 

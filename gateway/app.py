@@ -14,8 +14,10 @@ from flask import Flask, Response, g, jsonify, request, send_file
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from gateway import docs
+from gateway.messages import HTTP_FALLBACK, HTTP_MESSAGES, INT64_MAX, field_details
 from gateway.routes import ROUTES, SERVICES, Route
 from gateway.rpc import RpcPool
 from shared import logs, settings
@@ -28,6 +30,19 @@ log = logging.getLogger("gateway")
 
 API = "/api/v1"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# After a 413 the rest of a body up to this size is read and dropped, so the client, still
+# sending, gets the answer (a socket closed on unread data resets the connection); a
+# larger one is not waited for: the connection is closed.
+DRAIN_MAX = 64 * 1024 * 1024
+
+
+class Int64Converter(IntegerConverter):
+    """``<int:…>`` in a path: a number a 64-bit signed column holds, else no such route
+    (404), never an OverflowError in a database driver."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", INT64_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def error_response(error: DomainError) -> Response:
@@ -61,7 +76,7 @@ def _request_data(route: Route) -> dict[str, Any]:
         raw = request.get_json(silent=True)
         if not isinstance(raw, dict):
             raise BadRequest("Тело запроса должно быть JSON-объектом",
-                             {"body": "expected a JSON object (Content-Type: application/json)"})
+                             {"body": "Ожидается JSON-объект (Content-Type: application/json)"})
     if route.body_arg:
         return {route.body_arg: raw}
     if route.schema is None:
@@ -69,10 +84,28 @@ def _request_data(route: Route) -> dict[str, Any]:
     try:
         return route.schema().load(raw)
     except ValidationError as exc:
-        raise BadRequest("Неверный формат запроса", {
-            name: "; ".join(m if isinstance(m, str) else str(m) for m in messages)
-            if isinstance(messages, list) else str(messages)
-            for name, messages in exc.normalized_messages().items()})
+        raise BadRequest("Неверный формат запроса", field_details(exc.normalized_messages()))
+
+
+def _drain_body() -> bool:
+    """Read and drop what is left of a refused body (up to DRAIN_MAX), so the client that
+    is still sending it reads the 413; False when it is too large to wait for."""
+    length = request.content_length
+    if length is not None and length > DRAIN_MAX:
+        return False
+    stream = request.environ.get("wsgi.input")
+    if stream is None:
+        return True
+    left = DRAIN_MAX if length is None else length
+    try:
+        while left > 0:
+            chunk = stream.read(min(65536, left))
+            if not chunk:
+                return True
+            left -= len(chunk)
+    except (OSError, ValueError):  # the client went away: nothing more to answer
+        return False
+    return length is not None
 
 
 def file_response(result: dict[str, Any]) -> Response:
@@ -91,6 +124,7 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
     """The WSGI app. ``config`` defaults to the environment (shared.settings.load)."""
     config = settings.load() if config is None else config
     app = Flask(__name__)
+    app.url_map.converters["int"] = Int64Converter
     app.config["MAX_CONTENT_LENGTH"] = config["MAX_JSON_BYTES"]
     upload_limit = config["MAX_UPLOAD_BYTES"]
     if config["TRUSTED_PROXIES"]:
@@ -121,10 +155,14 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
         response = jsonify({"error": {
             "code": (error.name or "error").lower().replace(" ", "_"),
-            "message": error.description, "request_id": g.get("request_id")}})
-        response.status_code = error.code or 500
+            "message": HTTP_MESSAGES.get(status, HTTP_FALLBACK),
+            "request_id": g.get("request_id")}})
+        response.status_code = status
+        if status == 413 and not _drain_body():
+            response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(Exception)

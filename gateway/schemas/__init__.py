@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from gateway.messages import SCHEMA_MESSAGES, russify_field
 
 
 def Text(**kwargs: object) -> fields.String:  # noqa: N802 (reads like a field class)
@@ -18,8 +19,17 @@ def Secret(**kwargs: object) -> fields.String:  # noqa: N802
 
 
 class Strict(Schema):
+    """A request shape: no unknown fields, and every message in Russian (marshmallow's
+    English defaults are replaced field by field as the schema binds them; a message a
+    schema wrote itself is kept), integers bounded to 64 bits."""
+
+    error_messages = SCHEMA_MESSAGES
+
     class Meta:
         unknown = RAISE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        russify_field(field_obj)
 
 
 class Error(Schema):

@@ -148,6 +148,13 @@ class DocumentsService(ServiceBase):
         return self.submissions.pending(status, branch, page, per_page)
 
     @rpc
+    def operator_document(self, document_id: Any) -> dict[str, Any]:
+        """Operators: one document (account, type, status, decision) without its file."""
+        self.request.principal(*STAFF)
+        submissions = self.submissions
+        return submissions.view(submissions.get(document_id), staff=True)
+
+    @rpc
     def open_document(self, document_id: Any) -> dict[str, Any]:
         """Operators: the document's file; a submitted one is now under review."""
         operator = self.request.principal(*STAFF)

@@ -282,6 +282,13 @@ def test_the_operator_opens_and_accepts_and_the_tariff_category_follows(sys):
     opened = sys.client.post(f"{API}/operator/documents/{passport['id']}/open",
                              headers=bearer(operator))
     assert opened.status_code == 200 and opened.data == sample_pdf()
+    one = sys.client.get(f"{API}/operator/documents/{passport['id']}", headers=bearer(operator))
+    assert one.status_code == 200 and (one.json["status"], one.json["doc_type"]) == (
+        "under_review", "technical_passport")
+    assert sys.client.get(f"{API}/operator/documents/{passport['id']}",
+                          headers=bearer(customer)).status_code == 403
+    assert sys.client.get(f"{API}/operator/documents/{2**31}",
+                          headers=bearer(operator)).status_code == 404
     statuses = {d["id"]: d["status"] for d in sys.client.get(
         f"{API}/accounts/{account_id}/documents", headers=bearer(customer)).json}
     assert statuses == {passport["id"]: "under_review", copy["id"]: "submitted"}

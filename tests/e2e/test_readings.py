@@ -132,7 +132,7 @@ def test_submit_a_reading_with_the_preview(page: Page, with_account: dict, stack
 
     expect(page.get_by_role("status").filter(has_text="Показания переданы")).to_be_visible()
     expect(page.get_by_test_id("reading-status")).to_have_text("На проверке")
-    expect(page.get_by_test_id("reading-source")).to_have_text("Введены вручную")
+    expect(page.get_by_test_id("reading-source")).to_have_text("Передано вами")
     expect(page.locator("main")).to_contain_text(str(value))
     expect(page.get_by_role("link", name="История показаний")).to_be_visible()
 

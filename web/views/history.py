@@ -13,6 +13,8 @@ from web.api import ApiError
 from web.charts import Bar, bar_chart
 from web.filters import period as period_name
 from web.forms import FormErrors, errors_from
+from web.labels import (READING_REJECT_REASONS, READING_SOURCES, READING_STATUSES,
+                        zone_labels)
 from web.session import login_required
 
 bp = Blueprint("history", __name__)
@@ -37,26 +39,6 @@ PAYMENT_SOURCES = {"card": "Банковская карта", "saved_card": "С�
                    "autopay": "Автоплатёж"}
 
 # The readings service's sources, statuses and reasons (services/readings/models.py).
-READING_SOURCES = {"manual": "Передано вами", "photo": "По фото квитанции",
-                   "automatic": "АСКУЭ (автоматически)", "inspector": "Контролёр",
-                   "estimated": "Расчётные"}
-READING_STATUSES: dict[str, tuple[str, str]] = {
-    "pending": ("На проверке", "warn"),
-    "accepted": ("Принято", "ok"),
-    "rejected": ("Отклонено", "bad"),
-    "replaced": ("Заменено новыми", "neutral"),
-}
-REJECT_REASONS = {
-    "in_future": "период ещё не наступил",
-    "less_than_previous": "меньше предыдущих показаний",
-    "greater_than_later": "больше более поздних показаний",
-    "duplicate": "такие показания уже переданы",
-    "meter_decommissioned": "счётчик снят с учёта",
-    "outside_contract": "вне срока действия договора",
-    "implausibly_high": "неправдоподобно большой расход",
-    "window_closed": "передача показаний была закрыта",
-}
-ZONES = {1: ("Показания",), 2: ("День", "Ночь"), 3: ("Пик", "Полупик", "Ночь")}
 CHART_MONTHS = 12
 MONTH_SHORT = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя",
                "дек")
@@ -149,13 +131,13 @@ def _readings(account_id: int) -> dict[str, Any]:
     meters = web_session.call("GET", f"/accounts/{account_id}/readings") or []
     by_month: dict[str, Decimal] = {}
     for meter in meters:
-        zones = ZONES.get(meter.get("zones") or 1, ZONES[1])
+        zones = zone_labels(meter.get("zones") or 1)
         meter["zone_names"] = zones
         for reading in meter["readings"]:
             status = READING_STATUSES.get(reading["status"], (reading["status"], "neutral"))
             reading["status_text"], reading["status_kind"] = status
             reading["source_text"] = READING_SOURCES.get(reading["source"], reading["source"])
-            reading["reason_text"] = REJECT_REASONS.get(reading.get("reason") or "",
+            reading["reason_text"] = READING_REJECT_REASONS.get(reading.get("reason") or "",
                                                         reading.get("reason"))
             used = reading.get("consumption")
             reading["total"] = sum(used) if used else None

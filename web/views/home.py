@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from web.api import ApiError
 from web.forms import FormErrors, checked, cleaned, errors_from, values
+from web.labels import READING_STATUSES
 from web.session import call, call_all, login_required, public_call
 
 bp = Blueprint("home", __name__)
@@ -18,8 +19,6 @@ bp = Blueprint("home", __name__)
 TARIFFS = {"urban": "Городское население", "rural": "Сельское население",
            "electric_stove": "Дома с электроплитами",
            "electric_heating": "Дома с электроотоплением"}
-READING_STATUSES = {"pending": ("на проверке", "info"), "accepted": ("принято", "ok"),
-                    "rejected": ("отклонено", "bad"), "replaced": ("заменено", "neutral")}
 ACCESS = {"full": "Полный доступ", "read": "Только просмотр"}
 LINK_FIELDS = ("number", "branch", "proof")
 CONTRACT_FIELDS = ("branch", "full_name", "address", "phone", "comment")

@@ -19,34 +19,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from web import session as web_session
 from web.api import ApiError
 from web.forms import FormErrors, checked, errors_from, values
+from web.labels import (READING_REJECT_REASONS, READING_SOURCES, READING_STATUSES,
+                        zone_labels)
 from web.session import login_required
 
 bp = Blueprint("readings", __name__)
 
 # The bill's columns 1-эт, 2-эт, 3-эт as the meter's display names them (T1 is the day, or
 # the peak on a three-zone meter; T2 is always the night).
-ZONE_LABELS = {1: ("Показания",), 2: ("Т1/день", "Т2/ночь"),
-               3: ("Т1/пик", "Т2/ночь", "Т3/полупик")}
-# The readings service's statuses and reasons (services/readings/models.py), in Russian.
-STATUSES: dict[str, tuple[str, str]] = {
-    "pending": ("На проверке", "warn"),
-    "accepted": ("Принято", "ok"),
-    "rejected": ("Отклонено", "bad"),
-    "replaced": ("Заменено новыми", "neutral"),
-}
-REJECT_REASONS = {
-    "in_future": "период ещё не наступил",
-    "less_than_previous": "меньше предыдущих показаний",
-    "greater_than_later": "больше более поздних показаний",
-    "duplicate": "такие показания уже переданы",
-    "meter_decommissioned": "счётчик снят с учёта",
-    "outside_contract": "вне срока действия договора",
-    "implausibly_high": "неправдоподобно большой расход",
-    "window_closed": "передача показаний была закрыта",
-}
-SOURCES = {"manual": "Введены вручную", "photo": "С фото квитанции",
-           "automatic": "АСКУЭ (автоматически)", "inspector": "Контролёр",
-           "estimated": "Расчётные"}
 # Below this confidence a recognised digit string is left for the customer to type.
 PHOTO_SURE = 0.9
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # the API's limit for a bill photo
@@ -61,10 +41,6 @@ CAPTCHA_ALIASES = {"captcha_answer": "captcha", "captcha_id": "captcha"}
 
 
 # ---- helpers ---------------------------------------------------------------------------
-
-def zone_labels(zones: int) -> tuple[str, ...]:
-    return ZONE_LABELS.get(zones) or tuple(f"Зона {n}" for n in range(1, zones + 1))
-
 
 def _value_aliases(zones: int = 3) -> dict[str, str]:
     """The API's ``values[i]`` (and ``values`` for the whole list) → the zone's input."""
@@ -155,7 +131,7 @@ def _page(account: dict[str, Any], accounts: list[dict[str, Any]], meters: list[
     return render_template(
         "readings/form.html", account=account, accounts=accounts, meters=meters, meter=meter,
         labels=labels, typed=typed or [""] * len(labels), errors=errors or FormErrors(),
-        photo=photo, photo_id=photo_id, window=_window(), statuses=STATUSES), status
+        photo=photo, photo_id=photo_id, window=_window(), statuses=READING_STATUSES), status
 
 
 # ---- choosing the account --------------------------------------------------------------
@@ -302,9 +278,9 @@ def sent(account_id: int, reading_id: int) -> Any:
                     "readings/sent.html", account=acc, meter=meter, reading=reading,
                     rows=_zone_rows(labels, reading["values"], reading["consumption"]),
                     total=sum(reading["consumption"]) if reading["consumption"] else None,
-                    status=STATUSES.get(reading["status"], (reading["status"], "neutral")),
-                    reason=REJECT_REASONS.get(reading.get("reason") or "", reading.get("reason")),
-                    source=SOURCES.get(reading["source"], reading["source"]))
+                    status=READING_STATUSES.get(reading["status"], (reading["status"], "neutral")),
+                    reason=READING_REJECT_REASONS.get(reading.get("reason") or "", reading.get("reason")),
+                    source=READING_SOURCES.get(reading["source"], reading["source"]))
     abort(404)
 
 
@@ -441,4 +417,4 @@ def quick_sent() -> Any:
         "readings/quick_sent.html", result=result,
         rows=_zone_rows(labels, result["values"], result["consumption"]),
         total=sum(result["consumption"]) if result["consumption"] else None,
-        status=STATUSES.get(result["status"], (result["status"], "neutral")))
+        status=READING_STATUSES.get(result["status"], (result["status"], "neutral")))

@@ -197,6 +197,13 @@ def test_trusted_person_read_only_then_revoked(sys, customer):
     assert revoked.status_code == 204
     assert sys.client.get(f"{API}/accounts/{account_id}", headers=bearer(helper)).status_code == 404
 
+    # Given access again: a new grant, told again (on SQLite the new link reuses the old id).
+    again = sys.client.post(f"{API}/accounts/{account_id}/trusted", headers=bearer(customer),
+                            json={"phone": helper_phone, "access": "full"})
+    assert again.status_code == 201, again.json
+    told = sys.client.get(f"{API}/notices", headers=bearer(helper)).json["notices"]
+    assert [n["kind"] for n in told] == ["access_granted", "access_granted"]
+
 
 def test_grant_to_an_unknown_contact_is_404(sys, customer):
     account_id = link(sys, customer, post_account(sys)).json["id"]

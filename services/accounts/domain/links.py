@@ -259,7 +259,9 @@ class Links:
                             f"Лицевой счёт № {link.account.number} "
                             f"({self.branch_names.get(link.account.branch, link.account.branch)}): "
                             f"{'полный доступ' if access == 'full' else 'просмотр'}.",
-                            f"granted:{existing.id}", link.account_id)
+                            # The grant's time too: SQLite gives a link made again after a
+                            # revocation the deleted one's id, and this is a new grant.
+                            f"granted:{existing.id}:{self.now.isoformat()}", link.account_id)
         existing.access = access
         self.db.commit()
         return {"trusted": self._trusted(link.account_id)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.consumers import ProcessedEventMixin
@@ -117,6 +117,18 @@ class LoginThrottle(AuthBase):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAddressFailure(AuthBase):
+    """One failed login from a client address (no identity kept), for the per-address limit;
+    rows older than LOGIN_PER_IP_WINDOW are pruned as new ones come."""
+
+    __tablename__ = "login_address_failures"
+    __table_args__ = (Index("ix_login_address_failures_ip_at", "client_ip", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_ip: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Session(AuthBase):

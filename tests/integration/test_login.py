@@ -89,6 +89,28 @@ def test_unknown_identity_is_locked_too(sys):
     assert login(sys, phone=phone, password="wrong-password-1").status_code == 423
 
 
+def test_one_address_cannot_lock_out_many_customers(sys, phone_user):
+    """After LOGIN_PER_IP_LIMIT failures from one address its logins get 429 (the right
+    password too) and its wrong passwords no longer count towards anyone's lock."""
+    phone, _ = phone_user
+    config = sys.config
+    sys.clock.freeze()
+    sys.client.environ_base["REMOTE_ADDR"] = attacker = "198.51.100.66"
+    for _ in range(config["LOGIN_PER_IP_LIMIT"]):  # many customers, a try each: no slow-down
+        assert login(sys, phone=new_phone(), password="wrong-password-1").status_code == 401
+    for password in ["wrong-password-1"] * config["LOGIN_LOCK_AFTER"] + [None]:
+        refused = login(sys, phone=phone, **({"password": password} if password else {}))
+        assert refused.status_code == 429, refused.json
+        assert error(refused)["fields"] == {"password": "too many failures from this address"}
+    assert int(refused.headers["Retry-After"]) == config["LOGIN_PER_IP_WINDOW"]
+
+    sys.client.environ_base["REMOTE_ADDR"] = "198.51.100.67"  # the customer, elsewhere
+    assert login(sys, phone=phone).status_code == 200  # not locked by the refused tries
+    sys.client.environ_base["REMOTE_ADDR"] = attacker
+    sys.clock.advance(seconds=config["LOGIN_PER_IP_WINDOW"])
+    assert login(sys, phone=phone).status_code == 200  # the window has slid past
+
+
 def test_refresh_rotates_and_reuse_revokes_the_family(sys, phone_user):
     _, tokens = phone_user
     first = sys.client.post(f"{API}/token/refresh", json={"refresh_token": tokens["refresh_token"]})

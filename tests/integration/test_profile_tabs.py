@@ -130,6 +130,19 @@ def test_photo_is_checked_by_content_and_resized(sys, user):
     assert sys.client.get(f"{API}/photo", headers=bearer(user)).status_code == 404
 
 
+def test_a_decompression_bomb_is_refused_by_its_header(sys, user):
+    """Fuzzing found a 500: a few KB of PNG declaring 20000×20000 pixels made Pillow raise
+    DecompressionBombError, which nothing caught."""
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buffer, "PNG", optimize=True)
+    assert len(buffer.getvalue()) < 100_000
+    bomb = sys.client.put(f"{API}/photo", headers=bearer(user),
+                          json={"image_base64": base64.b64encode(buffer.getvalue()).decode()})
+    assert bomb.status_code == 422, bomb.json
+    assert error(bomb)["fields"] == {"image_base64": "too many pixels"}
+    assert "Фото" in error(bomb)["message"]
+
+
 def test_profiles_are_private(sys, user):
     sys.client.put(f"{API}/basic", headers=bearer(user), json={"last_name": "Петров"})
     other = register_by_phone(sys, new_phone())

@@ -236,12 +236,20 @@ def test_email_registration_validates_every_field(sys):
     assert response.status_code == 422 and error(response)["fields"] == {"password": "too common"}
 
 
-def test_already_registered_email_gets_a_notice_not_a_link(sys):
+def test_already_registered_email_gets_a_notice_with_a_reset_link(sys):
+    """The same work as a new address (a link row, a token, a letter: no timing tell); the
+    owner's letter offers a password reset, not a second registration."""
     register_by_email(sys, "twice@example.ru")
     sys.mail.clear()
     response = sys.client.post(f"{API}/register/email", json={
         "email": "twice@example.ru", "password": PASSWORD, "password_confirmation": PASSWORD,
         "consent_version": CONSENT, **sys.captcha()})
     assert response.status_code == 202
-    assert "уже зарегистрирован" in sys.mail.messages[-1]["body"]
-    assert "token=" not in sys.mail.messages[-1]["body"]
+    body = sys.mail.messages[-1]["body"]
+    assert "уже зарегистрирован" in body and "/reset-password?token=" in body
+    assert "/register/email/confirm" not in body
+    new = "Schetchik-Novyi-9"
+    reset = sys.client.post(f"{API}/password/reset/email", json={
+        "token": sys.mail_link("twice@example.ru"), "password": new,
+        "password_confirmation": new})
+    assert reset.status_code == 200, reset.json

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from services.auth.domain import throttle
-from services.auth.models import LoginThrottle
+from services.auth.models import LoginAddressFailure, LoginThrottle
 from shared.errors import Locked, TooManyRequests
 
 POLICY = throttle.Policy(slowdown_after=3, lock_after=6, lock_seconds=900)
@@ -113,5 +113,50 @@ def test_identities_are_throttled_separately(db, now):
 
 
 def test_policy_from_config():
-    config = {"LOGIN_SLOWDOWN_AFTER": 3, "LOGIN_LOCK_AFTER": 10, "LOGIN_LOCK_SECONDS": 900}
-    assert throttle.Policy.from_config(config) == throttle.Policy(3, 10, 900)
+    config = {"LOGIN_SLOWDOWN_AFTER": 3, "LOGIN_LOCK_AFTER": 10, "LOGIN_LOCK_SECONDS": 900,
+              "LOGIN_PER_IP_LIMIT": 30, "LOGIN_PER_IP_WINDOW": 3600}
+    assert throttle.Policy.from_config(config) == throttle.Policy(3, 10, 900, 30, 3600)
+
+
+# ---- the per-address limit --------------------------------------------------------------
+
+ADDRESS_POLICY = throttle.Policy(slowdown_after=3, lock_after=6, lock_seconds=900,
+                                 per_ip_limit=4, per_ip_window=600)
+IP = "203.0.113.7"
+
+
+def address_fails(db, now, count, ip=IP):
+    counted = []
+    for _ in range(count):
+        counted.append(throttle.address_failed(db, ADDRESS_POLICY, ip, now))
+        db.commit()
+    return counted
+
+
+def test_an_address_under_its_limit_may_try_and_its_failures_count(db, now):
+    assert address_fails(db, now, ADDRESS_POLICY.per_ip_limit) == [True] * 4
+    with pytest.raises(TooManyRequests) as info:
+        throttle.check_address(db, ADDRESS_POLICY, IP, now + 10 * S)
+    assert info.value.fields == {"password": "too many failures from this address"}
+    assert info.value.retry_after == ADDRESS_POLICY.per_ip_window - 10
+
+
+def test_failures_beyond_the_limit_do_not_count_towards_an_identity(db, now):
+    """Requests that raced past check_address: their failures are recorded but not counted."""
+    assert address_fails(db, now, 6) == [True] * 4 + [False] * 2
+
+
+def test_the_window_slides(db, now):
+    address_fails(db, now, 2)
+    address_fails(db, now + 300 * S, 2)
+    with pytest.raises(TooManyRequests) as info:
+        throttle.check_address(db, ADDRESS_POLICY, IP, now + 301 * S)
+    assert info.value.retry_after == 299  # until the two oldest leave the window
+    throttle.check_address(db, ADDRESS_POLICY, IP, now + 600 * S)  # two left: may try
+
+
+def test_addresses_are_limited_separately_and_old_rows_are_pruned(db, now):
+    address_fails(db, now, 4)
+    throttle.check_address(db, ADDRESS_POLICY, "198.51.100.1", now)
+    address_fails(db, now + 601 * S, 1, ip="198.51.100.1")
+    assert [r.client_ip for r in db.query(LoginAddressFailure)] == ["198.51.100.1"]

@@ -29,6 +29,8 @@ LATIN_NAME = validate.Regexp(r"^[A-Za-z]+(?:[ '-][A-Za-z]+)*$",
                              error="Latin letters, spaces, hyphens or apostrophes")
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_SIDE = 512
+PHOTO_MAX_PIXELS = 40_000_000
+TOO_MANY_PIXELS = "Фото слишком большое: не более 40 мегапикселей"
 EMAIL_LINK_HOURS = 24
 
 
@@ -283,13 +285,17 @@ def _normalise_photo(raw: bytes) -> bytes:
             raise ValidationFailed("Загрузите фото в формате JPEG или PNG",
                                    {"image_base64": f"{kind} is not JPEG or PNG"})
         with Image.open(io.BytesIO(raw)) as image:
-            if image.width * image.height > 40_000_000:
-                raise ValidationFailed("Фото слишком большое", {"image_base64": "too many pixels"})
+            if image.width * image.height > PHOTO_MAX_PIXELS:
+                raise ValidationFailed(TOO_MANY_PIXELS, {"image_base64": "too many pixels"})
             image = image.convert("RGB")
             image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
             out = io.BytesIO()
             image.save(out, "JPEG", quality=85, optimize=True)
             return out.getvalue()
+    except Image.DecompressionBombError:
+        # Pillow refuses, from the header alone, more than 2 × MAX_IMAGE_PIXELS (a few KB
+        # of PNG can declare gigapixels); between the two the check above answers the same.
+        raise ValidationFailed(TOO_MANY_PIXELS, {"image_base64": "too many pixels"}) from None
     except (UnidentifiedImageError, OSError, SyntaxError):
         raise ValidationFailed("Это не изображение JPEG или PNG",
                                {"image_base64": "not an image"}) from None

@@ -3,6 +3,11 @@
 
 Each public method is one unit of work: it validates, changes the database, records its
 events in the outbox in the same transaction, commits, and only then sends SMS or e-mail.
+
+Registration and recovery never tell a stranger whether a phone or an address is registered,
+neither by the answer nor by its timing: both branches do the same work (one argon2 hash
+where a password is given, the same rows written, one token signed, one SMS or letter sent);
+only the text of the message, which reaches the owner alone, differs.
 """
 from __future__ import annotations
 
@@ -32,6 +37,14 @@ REGISTERED = "Вы успешно зарегистрировались"
 WRONG_LOGIN = "Неверный логин или пароль"
 LINK_INVALID = "Ссылка недействительна"
 ROLES = ("customer", "operator", "admin")
+# The SMS of a challenge that no code can pass, by purpose: sent (and re-sent) where a code
+# would be, so the sending costs the same and only the phone's owner learns the truth.
+NO_CODE_SMS = {
+    "register": ("ЛК НЭСК: этот номер уже зарегистрирован. Если вы не помните пароль, "
+                 "воспользуйтесь ссылкой «Забыли пароль?»"),
+    "reset": ("ЛК НЭСК: запрошено восстановление пароля, но этот номер не зарегистрирован "
+              "в личном кабинете. Если это были не вы, ничего делать не нужно."),
+}
 
 
 @dataclass
@@ -92,14 +105,14 @@ class AuthFlows:
         return user
 
     def _sms_challenge(self, purpose: str, phone: str, code_text: Callable[[str], str] | None,
-                       other_text: str | None = None, user_id: str | None = None
-                       ) -> dict[str, Any]:
-        """Open a challenge and text the code (or, when ``code_text`` is None, ``other_text``)."""
+                       user_id: str | None = None) -> dict[str, Any]:
+        """Open a challenge and text the code (or, when ``code_text`` is None, a challenge no
+        code passes and the purpose's NO_CODE_SMS: the same rows and the same one SMS)."""
         verification, code = verifications.start(self.db, self.sms_policy, purpose, phone,
                                                   self.d.client_ip, self.now, user_id=user_id,
                                                   send=code_text is not None)
         self.db.commit()
-        self._send_sms(verification, code, code_text, other_text)
+        self._send_sms(verification, code, code_text, NO_CODE_SMS.get(purpose))
         return self._challenge_view(verification)
 
     def _send_sms(self, verification: Verification, code: str | None,
@@ -215,9 +228,7 @@ class AuthFlows:
         self._captcha(captcha_id, captcha_answer)
         if self._user_by(phone=phone):
             # Same answer to the caller; only the phone's owner learns it is registered.
-            return self._sms_challenge("register", phone, None, other_text=(
-                "ЛК НЭСК: этот номер уже зарегистрирован. Если вы не помните пароль, "
-                "воспользуйтесь ссылкой «Забыли пароль?»"))
+            return self._sms_challenge("register", phone, None)
         return self._sms_challenge("register", phone, lambda code: (
             f"ЛК НЭСК: код подтверждения регистрации {code}. Никому его не сообщайте."))
 
@@ -227,7 +238,8 @@ class AuthFlows:
                                                   self.d.client_ip, self.now)
         self.db.commit()
         self._send_sms(verification, code, lambda c: (
-            f"ЛК НЭСК: код подтверждения {c}. Никому его не сообщайте."), None)
+            f"ЛК НЭСК: код подтверждения {c}. Никому его не сообщайте."),
+            NO_CODE_SMS.get(verification.purpose))  # a code-less challenge re-sends its notice
         return self._challenge_view(verification)
 
     def verify_registration_code(self, verification_id: object, code: object) -> dict[str, Any]:
@@ -263,14 +275,21 @@ class AuthFlows:
         consent = self._consent(consent_version)
         self._captcha(captcha_id, captcha_answer)
         ttl = self.d.config["EMAIL_LINK_TTL"]
-        if self._user_by(email=email):
+        user = self._user_by(email=email)
+        password_hash = hash_password(password)  # for a registered address too: same time
+        if user is not None:
+            # The owner gets a notice with a reset link: the same row, token and letter as
+            # the registration link below, so the answer's timing tells nothing.
+            token = self._link("password_reset", email, ttl, user_id=user.id)
             self.db.commit()
+            url = f"{self.d.config['PUBLIC_URL']}/reset-password?token={token}"
             self._send_email(email, "Регистрация в личном кабинете НЭСК", (
                 "Этот адрес уже зарегистрирован в личном кабинете. Если вы не помните пароль, "
-                "воспользуйтесь ссылкой «Забыли пароль?» на странице входа."))
+                f"задайте новый по ссылке:\n{url}\n\n"
+                "Если вы не регистрировались, просто удалите это письмо."))
         else:
-            token = self._link("email_register", email, ttl,
-                               password_hash=hash_password(password), consent_version=consent)
+            token = self._link("email_register", email, ttl, password_hash=password_hash,
+                               consent_version=consent)
             self.db.commit()
             url = f"{self.d.config['PUBLIC_URL']}/register/email/confirm?token={token}"
             self._send_email(email, "Подтверждение регистрации в личном кабинете НЭСК", (
@@ -302,10 +321,12 @@ class AuthFlows:
         identity = normalize_phone(phone) if phone else normalize_email(email)
         if not isinstance(password, str) or not password:
             raise ValidationFailed("Введите пароль", {"password": "required"})
+        throttle.check_address(self.db, self.login_policy, self.d.client_ip, self.now)
         row = throttle.check(self.db, self.login_policy, identity, self.now)
         user = self._user_by(phone=identity) if phone else self._user_by(email=identity)
         if not verify_password(user.password_hash if user else None, password):
-            throttle.failed(row, self.login_policy, self.now)
+            if throttle.address_failed(self.db, self.login_policy, self.d.client_ip, self.now):
+                throttle.failed(row, self.login_policy, self.now)
             self.db.commit()
             raise Unauthorized(WRONG_LOGIN, {"password": "wrong login or password"})
         throttle.succeeded(row)
@@ -333,6 +354,7 @@ class AuthFlows:
         phone = normalize_phone(phone)
         self._captcha(captcha_id, captcha_answer)
         user = self._user_by(phone=phone)
+        # An unknown number gets NO_CODE_SMS["reset"]: one SMS either way, same timing.
         return self._sms_challenge("reset", phone, (lambda code: (
             f"ЛК НЭСК: код для восстановления пароля {code}. Никому его не сообщайте."))
             if user else None, user_id=user.id if user else None)
@@ -356,16 +378,22 @@ class AuthFlows:
         email = normalize_email(email)
         self._captcha(captcha_id, captcha_answer)
         user = self._user_by(email=email)
+        ttl = self.d.config["EMAIL_LINK_TTL"]
+        # The same row and token for an unknown address (user_id None: it can reset nothing,
+        # and it is never sent), and one letter either way: the timing tells nothing.
+        token = self._link("password_reset", email, ttl, user_id=user.id if user else None)
+        self.db.commit()
         if user is not None:
-            ttl = self.d.config["EMAIL_LINK_TTL"]
-            token = self._link("password_reset", email, ttl, user_id=user.id)
-            self.db.commit()
             url = f"{self.d.config['PUBLIC_URL']}/reset-password?token={token}"
             self._send_email(email, "Восстановление пароля в личном кабинете НЭСК", (
                 f"Чтобы задать новый пароль, перейдите по ссылке:\n{url}\n\n"
                 "Если вы не запрашивали восстановление, просто удалите это письмо."))
         else:
-            self.db.commit()
+            self._send_email(email, "Восстановление пароля в личном кабинете НЭСК", (
+                "Для этого адреса запрошено восстановление пароля, но он не зарегистрирован "
+                "в личном кабинете АО «НЭСК». Зарегистрироваться можно по ссылке:\n"
+                f"{self.d.config['PUBLIC_URL']}/register\n\n"
+                "Если вы ничего не запрашивали, просто удалите это письмо."))
         return {"message": "Если адрес зарегистрирован, на него отправлено письмо со ссылкой "
                            "для восстановления пароля"}
 
@@ -374,7 +402,7 @@ class AuthFlows:
         """The link's token and a new password; every session of the user ends."""
         password = self._new_password(password, password_confirmation)
         link = self._redeem_link(token, "password_reset")
-        user = self.db.get(User, link.user_id)
+        user = self.db.get(User, link.user_id) if link.user_id else None
         if user is None or user.deleted_at is not None:
             self.db.commit()
             raise Gone(LINK_INVALID, {"token": "account deleted"})

@@ -54,7 +54,8 @@ run: install check-broker migrate demo-data
 	@echo "Личный кабинет: http://$${WEB_BIND:-127.0.0.1:8000}/"
 	@echo "API:            http://$${GATEWAY_BIND:-127.0.0.1:8080}/api/v1/docs"
 	@echo "SMS and e-mail land in var/outbox/ (the SMS code, the confirmation link)"
-	$(BIN)/honcho start -f Procfile
+	@echo "A process that dies is restarted (shared/supervise.py); Ctrl-C stops them all"
+	$(BIN)/python -m shared.supervise Procfile
 
 # Two pytest processes: the service suites run under eventlet, the browser suite without it.
 test: install browser

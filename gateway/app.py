@@ -19,11 +19,11 @@ from werkzeug.routing import IntegerConverter
 from gateway import docs
 from gateway.messages import HTTP_FALLBACK, HTTP_MESSAGES, INT64_MAX, field_details
 from gateway.routes import ROUTES, SERVICES, Route
+from gateway.readiness import Readiness
 from gateway.rpc import RpcPool
 from shared import logs, settings
 from shared.clock import clock
-from shared.errors import (BadRequest, DomainError, Forbidden, ServiceUnavailable,
-                           Unauthorized)
+from shared.errors import BadRequest, DomainError, Forbidden, Unauthorized
 from shared.tokens import verification_key, verify_access_token
 
 log = logging.getLogger("gateway")
@@ -213,28 +213,16 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
         """Liveness: the process answers."""
         return jsonify({"status": "ok"})
 
+    # One in-flight ping per service at most (Readiness never sends a second), so never starved.
     executor = ThreadPoolExecutor(max_workers=max(2, len(SERVICES)))
+    readiness = Readiness(pool, config, SERVICES, executor)
 
     @app.get("/readyz")
     def readyz() -> Any:
-        """Readiness: every service answers an RPC ping within READY_TIMEOUT."""
-        ctx = context(None)  # built here: the pings run in other threads, outside the request
-
-        def ping(service: str) -> tuple[str, dict[str, Any]]:
-            started = time.perf_counter()
-            try:
-                pool.call(service, "ping", ctx, timeout=config["READY_TIMEOUT"])
-            except ServiceUnavailable as exc:
-                return service, {"ok": False, "error": exc.message}
-            except Exception as exc:  # the service answered, but its database did not
-                return service, {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            return service, {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
-
-        results = dict(executor.map(ping, SERVICES))
-        down = sorted(name for name, result in results.items() if not result["ok"])
-        body = {"status": "ready" if not down else "not ready", "down": down,
-                "services": results}
-        return jsonify(body), 200 if not down else 503
+        """Readiness: every service answers an RPC ping within READY_TIMEOUT (cached for
+        READY_CACHE_SECONDS; pooled connections only, see gateway/readiness.py)."""
+        body = readiness.check(context(None))
+        return jsonify(body), 200 if not body["down"] else 503
 
     docs.register(app, API)
     return app

@@ -4,6 +4,11 @@ A ClusterRpcProxy serves one caller at a time, so each request thread borrows on
 pool and gives it back. Every call has a timeout; a service that is down or silent becomes
 ServiceUnavailable (HTTP 503) instead of a hung request. A proxy that saw a timeout or a
 connection error is thrown away: a late reply must not reach its next borrower.
+
+Every call carries a deadline (shared.deadlines): ``deadline`` in the context data, now plus
+the call's timeout, and an AMQP expiration of the same length, so a request the gateway has
+answered 503 is never run later. The gateway waits REPLY_GRACE beyond the deadline: a worker
+that commits just before it still gets its answer through instead of a 503.
 """
 from __future__ import annotations
 
@@ -13,14 +18,25 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import KombuError
 from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.rpc import ServiceProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from shared import deadlines
 from shared.errors import DomainError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-DOWN = "Сервис «{service}» временно недоступен, попробуйте позже"
+DOWN = deadlines.DOWN
+REPLY_GRACE = 0.5  # seconds the gateway listens past the deadline it gave the service
+
+# Failures that mean "no answer from the service": a timeout, nothing consuming its queue, or
+# the broker gone (a socket error, or kombu's OperationalError / py-amqp's connection errors
+# when a publish or a reconnect fails during an outage).
+UNAVAILABLE = (RpcTimeout, UnknownService, OSError, ConnectionError, KombuError,
+               AmqpConnectionError)
 
 
 class RpcPool:
@@ -37,7 +53,7 @@ class RpcPool:
             return self._open(self.timeout)
 
     def _open(self, timeout: float) -> tuple[ClusterRpcProxy, Any]:
-        standalone = ClusterRpcProxy(self.config, timeout=timeout)
+        standalone = ClusterRpcProxy(self.config, timeout=timeout + REPLY_GRACE)
         return standalone, standalone.start()
 
     @contextmanager
@@ -53,8 +69,7 @@ class RpcPool:
         except DomainError:
             self._give_back(standalone, cluster, pooled)
             raise
-        except (RpcTimeout, UnknownService, OSError, ConnectionError) as exc:
-            # UnknownService: nothing consumes the service's queue; OSError: broker gone.
+        except UNAVAILABLE as exc:
             log.warning("rpc failed", extra={"service": service, "error": repr(exc)})
             self._discard(standalone)
             raise ServiceUnavailable(DOWN.format(service=service), {"service": service})
@@ -84,10 +99,16 @@ class RpcPool:
 
     def call(self, service: str, method: str, context: dict[str, Any],
              timeout: float | None = None, **kwargs: Any) -> Any:
-        """``service.method(**kwargs)`` with ``context`` as nameko context data."""
-        with self._borrow(service, timeout) as (standalone, cluster):
-            standalone._worker_ctx.data = dict(context)  # request id, client ip, token
-            return getattr(cluster[service], method)(**kwargs)
+        """``service.method(**kwargs)`` with ``context`` as nameko context data, and a
+        deadline ``timeout`` (default: the pool's) from now."""
+        budget = self.timeout if timeout is None else timeout
+        with self._borrow(service, timeout) as (standalone, _):
+            # request id, client ip, token; and the deadline, which nested calls inherit
+            standalone._worker_ctx.data = {**context,
+                                           deadlines.KEY: deadlines.deadline_after(budget)}
+            proxy = ServiceProxy(standalone._worker_ctx, service, standalone._reply_listener,
+                                 expiration=budget)  # seconds; the broker drops it after
+            return getattr(proxy, method)(**kwargs)
 
     def close(self) -> None:
         while True:

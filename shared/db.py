@@ -174,6 +174,9 @@ class Database(DependencyProvider):
 
     The worker gets a ``sessionmaker``-made Session; it commits explicitly, so a change and
     its outbox events go in one transaction. Uncommitted work is rolled back at teardown.
+    Nothing here raises out of a container hook: an exception from ``worker_teardown`` (or
+    ``stop``/``kill``) would make nameko kill the whole container, so a database that dropped
+    the connection (PostgreSQL terminated it, the server restarted) fails that worker only.
     """
 
     def __init__(self, service: str, migrations_dir: Path | None = None) -> None:
@@ -191,17 +194,42 @@ class Database(DependencyProvider):
         self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def stop(self) -> None:
-        self.engine.dispose()
+        self._dispose()
 
     def kill(self) -> None:
-        self.engine.dispose()
+        self._dispose()
+
+    def _dispose(self) -> None:
+        try:
+            self.engine.dispose()
+        except Exception:  # connections already dead; the process is going anyway
+            log.warning("closing the database pool failed", exc_info=True,
+                        extra={"db_service": self.service})
 
     def get_dependency(self, worker_ctx: Any) -> Session:
-        session = self.Session()
+        session = self.Session()  # connects lazily, at the first statement: nothing to fail
         self.sessions[worker_ctx] = session
         return session
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         session = self.sessions.pop(worker_ctx, None)
         if session is not None:
-            session.close()
+            release_session(session, self.service)
+
+
+def release_session(session: Session, service: str = "") -> None:
+    """Close a worker's session (rolling back what it left uncommitted) without raising.
+
+    On a connection the server has terminated, the rollback inside ``close()`` fails: the
+    error is logged and the session's connections are invalidated, so the pool drops them
+    instead of handing a dead one to the next worker.
+    """
+    try:
+        session.close()
+    except Exception as exc:
+        log.warning("closing a database session failed; its connection is discarded",
+                    extra={"db_service": service, "error": repr(exc)})
+        try:
+            session.invalidate()
+        except Exception:  # nothing more to release
+            log.debug("invalidating the session failed too", exc_info=True)

@@ -8,6 +8,10 @@ A service class inherits :class:`ServiceBase` and declares its dependencies::
         outbox = OutboxProvider(Outbox)
         clock = ClockProvider()
         request = RequestContext()
+        payments = RpcProxy("payments")   # shared.deadlines.RpcProxy: calls with a timeout
+
+Every ``@rpc`` here is :class:`shared.deadlines.Rpc` (a request past its deadline is dropped)
+and every service has a :class:`~shared.deadlines.DeadlineGuard` (no commit after it).
 """
 from __future__ import annotations
 
@@ -17,17 +21,18 @@ from typing import Any, Callable, TypeVar
 import eventlet
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc as nameko_rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
 from shared.consumers import handle_once
+from shared.deadlines import DeadlineGuard, Rpc
 from shared.errors import DomainError
 from shared.outbox import OutboxRelay, record_event
 from shared.work import Work
 
 # A DomainError is an answer, not a failure: nameko logs it as a warning, without traceback.
-rpc = nameko_rpc(expected_exceptions=(DomainError,))
+# Rpc drops a request whose deadline passed before it started (shared.deadlines).
+rpc = Rpc.decorator(expected_exceptions=(DomainError,))
 
 T = TypeVar("T")
 
@@ -38,12 +43,12 @@ OPTIONAL_CALL_TIMEOUT = float(os.environ.get("OPTIONAL_CALL_TIMEOUT", "3"))
 
 def optional_call(method: Any, timeout: float = OPTIONAL_CALL_TIMEOUT, **kwargs: Any) -> Any:
     """Call another service's RPC ``method`` (``self.payments.estimate``) for something the
-    caller can do without: None when that service is absent, fails or is slow. (nameko's
-    service-to-service proxy has no timeout of its own.)"""
+    caller can do without: None when that service is absent, fails or is slow (waiting at
+    most ``timeout``, and never past the worker's deadline: see shared.deadlines)."""
     try:
         with eventlet.Timeout(timeout):
             return method.call_async(**kwargs).result()
-    except (UnknownService, RemoteError, DomainError, eventlet.Timeout):
+    except (UnknownService, RemoteError, DomainError, eventlet.Timeout):  # DeadlineExceeded too
         return None
 
 
@@ -67,6 +72,7 @@ class OutboxProvider(DependencyProvider):
 
 class ServiceBase:
     name: str
+    deadline = DeadlineGuard()  # seconds left of the caller's deadline; no commit after it
     config: Any
     db: Any
     outbox: Any

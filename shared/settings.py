@@ -37,7 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder for SQLite files, generated dev keys and the file outbox."),
     Setting("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URL (vhost included)."),
     Setting("RABBIT_MANAGEMENT_URI", "http://guest:guest@127.0.0.1:15672/",
-            "RabbitMQ management API, used only by the tests to make a vhost per run."),
+            "RabbitMQ management API: the tests make a vhost per run through it; "
+            "`python -m shared.dead_letters list` lists the dead-letter queues."),
     Setting("AUTH_DATABASE_URL", "",
             "Database of the auth service; empty means sqlite:///$VAR_DIR/auth.db. "
             "PostgreSQL: postgresql+psycopg2://user@host/db. Same pattern for every service."),
@@ -46,9 +47,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SERVICE_MAX_WORKERS", "10", "Concurrent workers per nameko service (DB pool size).",
             int),
     Setting("OUTBOX_RELAY_INTERVAL", "0.2", "Seconds between passes of the outbox relay.", float),
+    Setting("OUTBOX_MAX_ATTEMPTS", "5",
+            "Failed publishes of one outbox event, for a reason of its own (the broker refuses "
+            "it), before it is parked and the events behind it go on; an unreachable broker "
+            "parks nothing. `python -m shared.outbox parked|requeue <service>`.", int),
     Setting("OPTIONAL_CALL_TIMEOUT", "3",
             "Seconds a service waits for another's answer it can do without (the charge "
             "estimate, the header balance) before answering without it.", float),
+    Setting("SERVICE_CALL_TIMEOUT", "10",
+            "Seconds a service-to-service call may take when its worker has no deadline of the "
+            "gateway's (an event handler, a timer); with one, a call gets what is left of it.",
+            float),
+    Setting("CONSUMER_RETRY_ATTEMPTS", "5",
+            "Retries of an event handler that failed transiently (database or broker dropped, "
+            "a service down) before its message goes to the dead-letter queue <queue>.dead.",
+            int),
+    Setting("CONSUMER_RETRY_DELAY", "1",
+            "Seconds before an event handler's first retry; doubled at each next one.", float),
+    Setting("CONSUMER_RETRY_MAX_DELAY", "60",
+            "Longest wait before an event handler's retry, seconds.", float),
     Setting("LOG_LEVEL", "INFO", "Log level of every process (JSON lines on stderr)."),
     Setting("SECRET_KEY", "dev-secret-change-me",
             "HMAC pepper for one-time codes and captcha answers. Must be set in production."),
@@ -75,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Failed logins of one identity after which each try must wait 2^n seconds.", int),
     Setting("LOGIN_LOCK_AFTER", "10", "Failed logins after which the identity is locked.", int),
     Setting("LOGIN_LOCK_SECONDS", "900", "How long a locked identity stays locked.", int),
+    Setting("LOGIN_PER_IP_LIMIT", "30",
+            "Failed logins from one client address within LOGIN_PER_IP_WINDOW after which its "
+            "logins get 429; the failures beyond it do not count towards any identity's lock.",
+            int),
+    Setting("LOGIN_PER_IP_WINDOW", "3600",
+            "The sliding window of LOGIN_PER_IP_LIMIT, seconds.", int),
     Setting("PD_CONSENT_VERSION", "2025-09-01",
             "Version of the personal-data consent text a new user must accept."),
     Setting("PUBLIC_URL", "http://127.0.0.1:8000",
@@ -158,8 +181,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GATEWAY_BIND", "127.0.0.1:8080", "Address the gateway (the HTTP API) listens on."),
     Setting("GATEWAY_WORKERS", "2", "gunicorn worker processes.", int),
     Setting("GATEWAY_THREADS", "16", "Threads per worker; also the RPC proxy pool size.", int),
-    Setting("RPC_TIMEOUT", "10", "Seconds the gateway waits for an RPC reply before 503.", float),
+    Setting("RPC_TIMEOUT", "10",
+            "Deadline of a request's RPC call, seconds: the gateway answers 503 after it, and "
+            "the request (with the calls it makes) expires with it.", float),
     Setting("READY_TIMEOUT", "2", "Seconds /readyz waits for each service's ping.", float),
+    Setting("READY_CACHE_SECONDS", "1",
+            "/readyz answers from its last check this long (one check at a time per gateway "
+            "process, however often it is polled).", float),
     Setting("MAX_JSON_BYTES", "65536", "Largest JSON request body the gateway accepts.", int),
     Setting("MAX_UPLOAD_BYTES", "14680064",
             "Largest upload (a photo, base64 in JSON) the gateway accepts (14 MiB: a 10 MB image).",

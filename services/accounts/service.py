@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from sqlalchemy import select
 
@@ -18,6 +17,7 @@ from services.accounts.domain.profile import Profiles
 from services.accounts.models import Account, Link, Outbox, ProcessedEvent
 from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
+from shared.deadlines import RpcProxy
 from shared.errors import NotFound
 from shared.context import RequestContext
 from shared.db import Database

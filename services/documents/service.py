@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from sqlalchemy import delete
 
 from services.documents.domain import bill_pdf, bills, document_types
@@ -19,6 +18,7 @@ from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
+from shared.deadlines import RpcProxy
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.service import OutboxProvider, ServiceBase, rpc
 from shared.storage import StoreProvider

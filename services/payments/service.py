@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from sqlalchemy import select
 
@@ -25,6 +24,7 @@ from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
+from shared.deadlines import RpcProxy
 from shared.errors import (BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized,
                            ValidationFailed)
 from shared.service import OutboxProvider, ServiceBase, rpc

@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from services.readings.domain import reminders, rules
@@ -18,6 +17,7 @@ from shared.contracts.accounts import MeterRegistered
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
+from shared.deadlines import RpcProxy
 from shared.errors import ValidationFailed
 from shared.service import OutboxProvider, ServiceBase, optional_call, rpc
 
@@ -97,13 +97,15 @@ class ReadingsService(ServiceBase):
 
     @rpc
     def quick_submit(self, number: Any, branch: Any, proof: Any, captcha_id: Any,
-                     captcha_answer: Any, meter_serial: Any, values: Any, confirm: Any = False
-                     ) -> dict[str, Any]:
+                     captcha_answer: Any, meter_serial: Any, values: Any, confirm: Any = False,
+                     photo_id: Any = None) -> dict[str, Any]:
         """Submission without signing in: account number, branch and the bill's proof, with a
-        captcha; rate-limited per client address by accounts."""
+        captcha; rate-limited per client address by accounts. ``photo_id`` is taken as in
+        ``submit`` (a photo of this account, else 404): the route shares the signed-in form."""
         self.auth.solve_captcha(captcha_id=captcha_id, captcha_answer=captcha_answer)
         account = self.accounts.account_by_proof(number=number, branch=branch, proof=proof)
-        return self.readings.submit(None, account["account_id"], meter_serial, values, confirm)
+        return self.readings.submit(None, account["account_id"], meter_serial, values, confirm,
+                                    photo_id)
 
     @rpc
     def read_photo(self, account_id: Any, image_base64: Any) -> dict[str, Any]:

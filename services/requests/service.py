@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 
 from services.requests.domain import catalogue
 from services.requests.domain.orders import Orders
@@ -15,6 +14,7 @@ from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
+from shared.deadlines import RpcProxy
 from shared.service import OutboxProvider, ServiceBase, rpc
 from shared.storage import StoreProvider
 

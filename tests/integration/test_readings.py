@@ -215,6 +215,20 @@ def test_quick_submission_without_signing_in(sys, in_window):
     assert limited.status_code == 429
 
 
+def test_quick_submission_with_a_photo_id_is_refused_not_a_500(sys, in_window):
+    """Fuzzing found a 500: the route documents photo_id (inherited from the signed-in form)
+    but the service's quick_submit did not take it."""
+    _, _, number = customer_with_meter(sys)
+    body = {"number": number, "branch": "mostovskoy", "proof": "2333",
+            "meter_serial": "1000911502333", "values": [3100]}
+    for photo_id in ("00000000-0000-0000-0000-000000000000", "x"):
+        response = sys.client.post(f"{API}/readings/quick",
+                                   json={**body, "photo_id": photo_id, **sys.captcha()})
+        assert response.status_code == 404, response.json
+        assert error(response)["message"] == "Фото не найдено, прикрепите его снова"
+        assert error(response)["fields"] == {"photo_id": "unknown"}
+
+
 def test_readings_from_a_photo_fill_the_form(sys, in_window):
     import base64
     import json

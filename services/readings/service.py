@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from nameko.dependency_providers import Config
@@ -13,12 +13,12 @@ from services.readings.domain import reminders, rules
 from services.readings.domain.submissions import Readings, require_int
 from services.readings.models import Outbox, ProcessedEvent
 from shared.clock import ClockProvider
-from shared.contracts.accounts import MeterRegistered
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.deadlines import RpcProxy
-from shared.errors import ValidationFailed
+from shared.errors import NotFound, ValidationFailed
+from shared.events import parse_envelope
 from shared.service import OutboxProvider, ServiceBase, optional_call, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -50,12 +50,19 @@ class ReadingsService(ServiceBase):
         self.request.principal()
         account_id = require_int(account_id)
         self.accounts.check_access(account_id=account_id, need=need)
+        self._know_account(account_id,
+                           lambda: self.accounts.account_meters(account_id=account_id))
+        return account_id
+
+    def _know_account(self, account_id: int,
+                      meters: Callable[[], list[dict[str, Any]]]) -> None:
+        """Readings' copy of meters comes from accounts' events; an account none came for (a
+        registry loaded from CSV) gets its meters now, from accounts' answer ``meters()``.
+        Committed at once: the copy stands whatever the caller does next."""
         readings = self.readings
         if not readings.knows_account(account_id):
-            for payload in self.accounts.account_meters(account_id=account_id):
-                readings.meter_registered(MeterRegistered().load(payload))
+            readings.register_meters(meters())
             self.db.commit()
-        return account_id
 
     @rpc
     def meters(self, account_id: Any) -> list[dict[str, Any]]:
@@ -104,6 +111,7 @@ class ReadingsService(ServiceBase):
         ``submit`` (a photo of this account, else 404): the route shares the signed-in form."""
         self.auth.solve_captcha(captcha_id=captcha_id, captcha_answer=captcha_answer)
         account = self.accounts.account_by_proof(number=number, branch=branch, proof=proof)
+        self._know_account(account["account_id"], lambda: account["meters"])
         return self.readings.submit(None, account["account_id"], meter_serial, values, confirm,
                                     photo_id)
 
@@ -148,6 +156,22 @@ class ReadingsService(ServiceBase):
 
     @reliable_event_handler("billing", "inspector_reading_taken")
     def on_inspector_reading(self, body: dict[str, Any]) -> None:
+        """The reading goes to the meter's account; a meter the copy lacks (no event came
+        for it: a CSV-loaded registry) is asked of accounts first. An account or meter the
+        registry lacks too is refused (the message is dead-lettered with the reason); accounts
+        being down is transient (retried)."""
+        payload = parse_envelope(body)["payload"]
+        number, branch, serial = payload["number"], payload["branch"], payload["serial"]
+        readings = self.readings
+        if not readings.knows_meter(number, branch, serial):
+            # Before the event's transaction, so no write lock waits on the call.
+            try:
+                meters = self.accounts.registry_meters(number=number, branch=branch)
+            except NotFound:
+                raise NotFound(f"Unknown account {number} ({branch}): not in the registry",
+                               {"number": "not in the accounts registry"}) from None
+            readings.register_meters(meters)
+            self.db.commit()
         self.handle_event(body, self.readings.inspector_reading)
 
     @timer(interval=REMINDER_INTERVAL)

@@ -10,7 +10,7 @@ import pytest
 
 from shared.contracts.__main__ import all_schemas
 from tests.integration.helpers import bearer, error, login, new_phone, register_by_phone
-from tests.integration.test_accounts import link, post_account
+from tests.integration.test_accounts import _numbers, link, post_account
 
 API = "/api/v1"
 
@@ -284,6 +284,88 @@ def test_an_account_loaded_from_the_registry_csv_takes_readings(sys, in_window):
     meters = sys.client.get(f"{API}/accounts/{account_id}/meters", headers=bearer(tokens)).json
     assert [m["serial"] for m in meters] == ["1000911502333"]
     assert submit(sys, tokens, account_id, [3200]).status_code == 201
+
+
+def registry_from_csv(sys, tmp_path, serial: str) -> str:
+    """A one-account registry loaded by the CSV import (no events reach readings); its number."""
+    from services.accounts.registry_import import COLUMNS, import_registry
+
+    number = str(next(_numbers))
+    path = tmp_path / "registry.csv"
+    path.write_text(";".join(COLUMNS) + "\n" + ";".join([
+        number, "mostovskoy", "Петров Иван Сергеевич", "х. Садовый, ул. Ореховая д.5", "", "",
+        "", "urban", serial, "1", "5", "2015-03-01", "2031-03-01"]) + "\n", encoding="utf-8")
+    result = tpool.execute(import_registry, path, sys.config["ACCOUNTS_DATABASE_URL"],
+                           progress=False)
+    assert not result.errors and result.accounts == 1
+    return number
+
+
+def test_an_inspector_reading_for_a_csv_loaded_account_nobody_opened(sys, in_window, tmp_path):
+    """Billing's inspector reading for an account readings has no copy of (a CSV-loaded
+    registry sends no events): readings asks accounts for the meter and keeps the reading, and
+    the customer's later reading is checked against it."""
+    serial = "1000911507777"
+    number = registry_from_csv(sys, tmp_path, serial)
+    taken_on = month_day(sys, 1, 10)
+    sys.billing_to("readings", "inspector_reading_taken", {
+        "number": number, "branch": "mostovskoy", "serial": serial, "values": [5000],
+        "taken_on": taken_on.isoformat(), "inspector": "Иванов И. И."})
+
+    tokens = register_by_phone(sys, new_phone())
+    account_id = link(sys, tokens, number, proof="7777").json["id"]
+    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
+    assert [(h["serial"], [(r["values"], r["source"], r["status"]) for r in h["readings"]])
+            for h in history] == [(serial, [([5000], "inspector", "accepted")])]
+    less = submit(sys, tokens, account_id, [4000], serial=serial)
+    assert less.status_code == 422 and error(less)["fields"] == {"values[0]": "less than previous"}
+    more = submit(sys, tokens, account_id, [5100], serial=serial)
+    assert more.status_code == 201 and more.json["consumption"] == [100]
+
+
+def test_an_inspector_reading_for_an_account_the_registry_lacks_is_dead_lettered(sys):
+    """Accounts does not know the account either: refused at once (not retried), with the
+    reason in the dead-letter queue's headers."""
+    import json
+
+    import pika
+
+    from tests.integration.bus import publish
+
+    envelope = publish(sys.amqp_uri, "billing", "inspector_reading_taken", {
+        "number": "99999999999", "branch": "mostovskoy", "serial": "1000911502333",
+        "values": [10], "taken_on": sys.clock.now().date().isoformat(), "inspector": None})
+    connection = pika.BlockingConnection(pika.URLParameters(sys.amqp_uri))
+    channel = connection.channel()
+    queue = "evt-billing-inspector_reading_taken--readings.on_inspector_reading.dead"
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            assert time.monotonic() < deadline, "the event was never dead-lettered"
+            method, properties, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                time.sleep(0.05)
+            elif json.loads(body)["id"] == envelope["id"]:
+                break
+    finally:
+        connection.close()
+    assert "Unknown account 99999999999 (mostovskoy): not in the registry" in \
+        properties.headers["x-error"]
+    assert "x-retry-count" not in properties.headers
+
+
+def test_quick_submission_for_a_csv_loaded_account_nobody_opened(sys, in_window, tmp_path):
+    """Quick submission learns the meters from accounts' answer to the proof."""
+    serial = "1000911508888"
+    number = registry_from_csv(sys, tmp_path, serial)
+    quick = sys.client.post(f"{API}/readings/quick", json={
+        "number": number, "branch": "mostovskoy", "proof": "8888", "meter_serial": serial,
+        "values": [3100], **sys.captcha()})
+    assert quick.status_code == 201, quick.json
+    tokens = register_by_phone(sys, new_phone())
+    account_id = link(sys, tokens, number, proof="8888").json["id"]
+    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
+    assert [r["values"] for r in history[0]["readings"]] == [[3100]]
 
 
 def test_an_inspector_reading_from_billing_replaces_the_pending_one_in_history(sys, in_window):

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from services.readings.domain import rules
 from services.readings.models import REJECT_REASONS, Meter, Reading, ReadingPhoto
 from shared.blocking import offload
+from shared.contracts.accounts import MeterRegistered
 from shared.errors import Gone, NotFound, ValidationFailed
 from shared.work import Work as Deps
 from shared.work import decode_upload
@@ -67,9 +68,23 @@ class Readings:
             setattr(meter, field, payload[field])
         meter.removed_on = None
 
+    def register_meters(self, payloads: list[dict[str, Any]]) -> None:
+        """Fill the copy from accounts' answer (meter_registered payloads) for an account or
+        meter whose events never came: a registry loaded from CSV publishes none."""
+        for payload in payloads:
+            self.meter_registered(MeterRegistered().load(payload))
+
     def knows_account(self, account_id: int) -> bool:
         return self.db.scalar(select(Meter.id).where(Meter.account_id == account_id).limit(1)) \
             is not None
+
+    def _meter_of(self, number: str, branch: str, serial: str) -> Meter | None:
+        return self.db.scalar(select(Meter).where(
+            Meter.number == number, Meter.branch == branch, Meter.serial == serial))
+
+    def knows_meter(self, number: str, branch: str, serial: str) -> bool:
+        """Whether the copy has this meter of account ``number`` in ``branch``."""
+        return self._meter_of(number, branch, serial) is not None
 
     def meter_unregistered(self, payload: dict[str, Any]) -> None:
         meter = self.db.scalar(select(Meter).where(Meter.account_id == payload["account_id"],
@@ -255,11 +270,11 @@ class Readings:
     def inspector_reading(self, payload: dict[str, Any]) -> None:
         """Billing's reading taken on site by an inspector: accepted as it is, and it
         replaces a reading of the same period still counting in the portal."""
-        meter = self.db.scalar(select(Meter).where(
-            Meter.number == payload["number"], Meter.branch == payload["branch"],
-            Meter.serial == payload["serial"]))
+        meter = self._meter_of(payload["number"], payload["branch"], payload["serial"])
         if meter is None:  # the handler dead-letters it: billing must send the meter first
-            raise NotFound("Unknown meter", {"serial": "not in the readings service"})
+            raise NotFound(f"Unknown meter {payload['serial']}: not in service on account "
+                           f"{payload['number']} ({payload['branch']}) in the registry",
+                           {"serial": "not on this account"})
         values = rules.check_values(payload["values"], meter.zones, meter.digits)
         period = rules.period_of(payload["taken_on"])
         for earlier in self.db.scalars(select(Reading).where(

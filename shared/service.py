@@ -19,14 +19,18 @@ import os
 from typing import Any, Callable, TypeVar
 
 import eventlet
+from nameko.events import BROADCAST, event_handler
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from sqlalchemy import text
 
+from shared.clock import clock
 from shared.consumers import handle_once
+from shared.context import Request, RequestContext
 from shared.deadlines import DeadlineGuard, Rpc
 from shared.errors import DomainError
+from shared.events import parse_envelope
 from shared.outbox import OutboxRelay, record_event
 from shared.work import Work
 
@@ -77,6 +81,8 @@ class ServiceBase:
     db: Any
     outbox: Any
     clock: Any
+    # Services declare it too; it holds the container's revocation list (shared.context).
+    request: Request = RequestContext()
 
     processed_events: type  # the service's ProcessedEvent model (shared.consumers)
 
@@ -99,6 +105,14 @@ class ServiceBase:
         """Readiness: the service answers RPC and reaches its database."""
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "ok": True}
+
+    # BROADCAST: every replica of every service has its own (auto-deleted) queue and hears
+    # each revocation; one missed while a replica is down is loaded at its start instead.
+    @event_handler("auth", "sessions_revoked", handler_type=BROADCAST, reliable_delivery=False)
+    def on_sessions_revoked(self, body: dict[str, Any]) -> None:
+        """Auth ended sessions (logout, password change or reset, deletion): refuse their
+        access tokens here from now on."""
+        self.request.revocations.add(parse_envelope(body)["payload"], clock.now())
 
     @timer(interval=RELAY_INTERVAL)
     def relay_outbox(self) -> None:

@@ -10,6 +10,7 @@ from nameko.timer import timer
 from sqlalchemy import select
 
 from services.accounts.domain import branches, registry
+from services.accounts.domain import contract_requests
 from services.accounts.domain.contract_requests import request_contract
 from services.accounts.domain.links import Links
 from services.accounts.domain.notices import Notices
@@ -115,9 +116,12 @@ class AccountsService(ServiceBase):
     @rpc
     def account_by_proof(self, number: Any, branch: Any, proof: Any) -> dict[str, Any]:
         """For quick actions without signing in (submitting readings): the account whose bill
-        the caller holds. Failures are rate-limited per client address."""
+        the caller holds, with its meters in service (in the meter_registered shape, for
+        readings to fill its copy when nobody has opened the account yet). Failures are
+        rate-limited per client address."""
         account = self.links.proved(f"ip:{self.request.client_ip}", number, branch, proof)
-        return {"account_id": account.id, "number": account.number, "branch": account.branch}
+        return {"account_id": account.id, "number": account.number, "branch": account.branch,
+                "meters": registry.meters_in_service(account)}
 
     @rpc
     def account_meters(self, account_id: Any) -> list[dict[str, Any]]:
@@ -126,6 +130,17 @@ class AccountsService(ServiceBase):
         which publishes no events."""
         link = self.links.access(self._me(), account_id)
         return registry.meters_in_service(link.account)
+
+    @rpc
+    def registry_meters(self, number: Any, branch: Any) -> list[dict[str, Any]]:
+        """Internal, for the readings service only (the gateway never routes it): the meters
+        in service on account ``number`` of ``branch``, in the meter_registered shape, so
+        readings takes billing's events for an account nobody has opened yet (the CSV load
+        publishes no events). NotFound when the registry has no such account."""
+        account = registry.find(self.db, str(number), str(branch))
+        if account is None:
+            raise NotFound("Лицевой счёт не найден", {"number": "not found in this branch"})
+        return registry.meters_in_service(account)
 
     @rpc
     def check_access(self, account_id: Any, need: str = "read") -> dict[str, Any]:
@@ -301,5 +316,6 @@ class AccountsService(ServiceBase):
             self.links.user_deleted(payload)
             self.profiles.forget(payload["user_id"])
             self.notices.forget(payload["user_id"])
+            contract_requests.forget(self.db, payload["user_id"])
 
         self._handle(body, forget)

@@ -184,6 +184,12 @@ class AuthService(ServiceBase):
         return self.flows.delete_account(self.request.principal(), password)
 
     @rpc
+    def revocations_since(self, seconds: float) -> list[dict[str, Any]]:
+        """Internal (the gateway never routes it): sessions ended and users deleted within the
+        last ``seconds``, for a starting service's revocation list (shared.context)."""
+        return self.flows.revocations_since(float(seconds))
+
+    @rpc
     def create_user(self, role: str, password: str, phone: str | None = None,
                     email: str | None = None) -> dict[str, Any]:
         """Creates a user of any role; only an admin may call it."""

@@ -49,3 +49,17 @@ class UserDeleted(Schema):
     """The user asked to delete the account (152-ФЗ): other services erase their data."""
 
     user_id = fields.String(required=True)
+
+
+@contract("auth", "sessions_revoked")
+class SessionsRevoked(Schema):
+    """Login sessions ended (logout, password change or reset, a reused refresh token,
+    deletion): every service refuses their access tokens at once, not at their expiry. On
+    deletion every token of the user is refused."""
+
+    user_id = fields.String(required=True)
+    session_ids = fields.List(fields.String(), required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(
+        ("logout", "password_change", "password_reset", "refresh_reuse", "user_deleted")))
+    user_deleted = fields.Boolean(required=True)
+    revoked_at = fields.AwareDateTime(required=True)

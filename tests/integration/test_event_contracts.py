@@ -32,7 +32,7 @@ def test_every_auth_event_matches_its_published_schema(sys):
         jsonschema.validate(envelope, schemas[title], format_checker=jsonschema.FormatChecker())
         seen.add(envelope["type"])
     assert seen == {"user_registered", "contact_confirmed", "phone_changed", "password_changed",
-                    "user_deleted"}
+                    "sessions_revoked", "user_deleted"}
     tap.close()
 
 

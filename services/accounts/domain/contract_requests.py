@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import delete
+
 from services.accounts.domain import branches
 from shared.work import Work as Deps
 from services.accounts.models import ContractRequest
@@ -46,3 +48,8 @@ def request_contract(deps: Deps, user_id: str, branch: object, full_name: object
     deps.db.commit()
     return {**view, "status": request.status, "created_at": request.created_at.isoformat(),
             "message": "Заявка на заключение договора принята"}
+
+
+def forget(db: Any, user_id: str) -> None:
+    """152-ФЗ deletion: the user's contract requests (name, address, phone) go too."""
+    db.execute(delete(ContractRequest).where(ContractRequest.user_id == user_id))

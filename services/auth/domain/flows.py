@@ -336,7 +336,7 @@ class AuthFlows:
 
     def refresh(self, refresh_token: object) -> dict[str, Any]:
         """A new token pair for a valid refresh token; a reused one ends the session."""
-        tokens = sessions.refresh(self.db, self.d.signer, refresh_token, self.now)
+        tokens = sessions.refresh(self.db, self.d.signer, refresh_token, self.now, self.d.record)
         self.db.commit()
         return tokens
 
@@ -344,7 +344,19 @@ class AuthFlows:
         """End the caller's session: its refresh tokens stop working at once."""
         session = sessions.active(self.db, principal.session_id)
         sessions.revoke(self.db, session, self.now, "logout")
+        self._revoked(session.user_id, [session.id], "logout")
         self.db.commit()
+
+    def _revoked(self, user_id: str, session_ids: list[str], reason: str,
+                 user_deleted: bool = False) -> None:
+        """Tell every service to refuse these sessions' access tokens from now on."""
+        if session_ids or user_deleted:
+            self.d.record("sessions_revoked", sessions.revocation(
+                user_id, session_ids, reason, self.now, user_deleted))
+
+    def revocations_since(self, seconds: float) -> list[dict[str, Any]]:
+        """What was revoked within the last ``seconds`` (a starting service's catch-up)."""
+        return sessions.revocations_since(self.db, self.now - timedelta(seconds=seconds))
 
     # ---- «Забыли пароль?» ----------------------------------------------------------------
 
@@ -411,7 +423,8 @@ class AuthFlows:
     def _reset(self, user: User, password: str) -> dict[str, Any]:
         user.password_hash = hash_password(password)
         user.password_changed_at = self.now
-        sessions.revoke_all(self.db, user.id, self.now, "password reset")
+        self._revoked(user.id, sessions.revoke_all(self.db, user.id, self.now, "password reset"),
+                      "password_reset")
         self._clear_throttle(user)
         self.d.record("password_changed", {"user_id": user.id, "reason": "reset"})
         self.db.commit()
@@ -434,8 +447,8 @@ class AuthFlows:
             raise ValidationFailed("Новый пароль совпадает со старым", {"new_password": "unchanged"})
         user.password_hash = hash_password(password)
         user.password_changed_at = self.now
-        sessions.revoke_all(self.db, user.id, self.now, "password changed",
-                            keep=principal.session_id)
+        self._revoked(user.id, sessions.revoke_all(self.db, user.id, self.now, "password changed",
+                                                   keep=principal.session_id), "password_change")
         self.d.record("password_changed", {"user_id": user.id, "reason": "change"})
         self.db.commit()
         return {"message": "Пароль изменён"}
@@ -506,7 +519,10 @@ class AuthFlows:
         user.phone = user.email = None
         user.password_hash = ""
         user.deleted_at = self.now
-        sessions.revoke_all(self.db, user.id, self.now, "account deleted")
+        ended = sessions.revoke_all(self.db, user.id, self.now, "account deleted")
+        # Before user_deleted in the outbox: services refuse the user's tokens before (or
+        # while) they erase the user's data, so little can be written after the erasure.
+        self._revoked(user.id, ended, "user_deleted", user_deleted=True)
         self.d.record("user_deleted", {"user_id": user.id})
         self.db.commit()
         return {"message": "Учётная запись удалена"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jwt
 from sqlalchemy import select, update
@@ -62,7 +62,10 @@ def open_session(db: DbSession, signer: Signer, user: User, now: datetime,
     return _issue(db, signer, user, session, now)
 
 
-def refresh(db: DbSession, signer: Signer, token: object, now: datetime) -> dict[str, Any]:
+def refresh(db: DbSession, signer: Signer, token: object, now: datetime,
+            record: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """A new pair for a valid refresh token; a reused one revokes the session (and ``record``
+    publishes that, so its access tokens are refused everywhere)."""
     if not isinstance(token, str) or not token:
         raise Unauthorized(INVALID, {"refresh_token": "required"})
     row = db.scalar(select(RefreshToken).where(
@@ -73,7 +76,9 @@ def refresh(db: DbSession, signer: Signer, token: object, now: datetime) -> dict
     if session.revoked_at is not None:
         raise Unauthorized(INVALID, {"refresh_token": "session ended"})
     if row.used_at is not None:
-        revoke(db, session, now, "refresh reuse")
+        if revoke(db, session, now, "refresh reuse") and record is not None:
+            record("sessions_revoked", revocation(session.user_id, [session.id],
+                                                  "refresh_reuse", now))
         db.commit()
         raise Unauthorized(INVALID, {"refresh_token": "reused: session revoked"})
     if row.expires_at <= now:
@@ -86,18 +91,49 @@ def refresh(db: DbSession, signer: Signer, token: object, now: datetime) -> dict
     return _issue(db, signer, user, session, now)
 
 
-def revoke(db: DbSession, session: Session, now: datetime, reason: str) -> None:
-    if session.revoked_at is None:
-        session.revoked_at, session.revoked_reason = now, reason
+def revoke(db: DbSession, session: Session, now: datetime, reason: str) -> bool:
+    """End one session; False when it had ended already."""
+    if session.revoked_at is not None:
+        return False
+    session.revoked_at, session.revoked_reason = now, reason
+    return True
 
 
 def revoke_all(db: DbSession, user_id: str, now: datetime, reason: str,
-               keep: str | None = None) -> None:
-    """End every session of the user (all but ``keep``): after a reset, a deletion..."""
-    query = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
+               keep: str | None = None) -> list[str]:
+    """End every session of the user (all but ``keep``): after a reset, a deletion...
+    Returns the ids of the sessions it ended."""
+    query = select(Session.id).where(Session.user_id == user_id, Session.revoked_at.is_(None))
     if keep:
         query = query.where(Session.id != keep)
-    db.execute(query.values(revoked_at=now, revoked_reason=reason))
+    ended = list(db.scalars(query.with_for_update()))
+    if ended:
+        db.execute(update(Session).where(Session.id.in_(ended))
+                   .values(revoked_at=now, revoked_reason=reason))
+    return ended
+
+
+def revocation(user_id: str, session_ids: list[str], reason: str, now: datetime,
+               user_deleted: bool = False) -> dict[str, Any]:
+    """The ``auth.sessions_revoked`` payload: other services refuse these sessions' access
+    tokens (every token of the user when ``user_deleted``) until they would have expired."""
+    return {"user_id": user_id, "session_ids": session_ids, "reason": reason,
+            "user_deleted": user_deleted, "revoked_at": now}
+
+
+def revocations_since(db: DbSession, since: datetime) -> list[dict[str, Any]]:
+    """What was revoked at or after ``since``, in the payload's shape (``revoked_at`` as ISO
+    text): a service starting up loads it into its revocation list."""
+    entries = [{"user_id": user_id, "session_ids": [session_id], "reason": reason,
+                "user_deleted": False, "revoked_at": revoked_at.isoformat()}
+               for session_id, user_id, reason, revoked_at in db.execute(
+                   select(Session.id, Session.user_id, Session.revoked_reason, Session.revoked_at)
+                   .where(Session.revoked_at >= since))]
+    entries += [{"user_id": user_id, "session_ids": [], "reason": "user_deleted",
+                 "user_deleted": True, "revoked_at": deleted_at.isoformat()}
+                for user_id, deleted_at in db.execute(
+                    select(User.id, User.deleted_at).where(User.deleted_at >= since))]
+    return entries
 
 
 def active(db: DbSession, session_id: str) -> Session:

@@ -4,9 +4,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import re
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -29,7 +27,6 @@ from shared.tokens import verification_key, verify_access_token
 log = logging.getLogger("gateway")
 
 API = "/api/v1"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # After a 413 the rest of a body up to this size is read and dropped, so the client, still
 # sending, gets the answer (a socket closed on unread data resets the connection); a
 # larger one is not waited for: the connection is closed.
@@ -135,8 +132,7 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = logs.request_id_from(request.headers.get("X-Request-ID"))
         g.started = time.perf_counter()
         logs.set_request_id(g.request_id)
 

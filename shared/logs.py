@@ -8,12 +8,23 @@ greenlet-/thread-local so every log line of that worker carries it.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
+import uuid
 
 from pythonjsonlogger.json import JsonFormatter
 
 _local = threading.local()  # greenlet-local once eventlet has monkey-patched threading
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id_from(incoming: str | None) -> str:
+    """The caller's ``X-Request-ID`` when it is a plausible id (it goes into every log
+    line), else a new one."""
+    return incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
 def set_request_id(request_id: str | None) -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
-import uuid
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +23,6 @@ from web.api import Api, ApiError
 from web.session import LoginRequired
 
 log = logging.getLogger("web")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 # Status pages of the cabinet, in the words a customer reads.
 HTTP_MESSAGES = {
@@ -65,8 +62,7 @@ def create_app(config: dict[str, Any] | None = None, api: Api | None = None) -> 
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = logs.request_id_from(request.headers.get("X-Request-ID"))
         g.started = time.perf_counter()
         logs.set_request_id(g.request_id)
 

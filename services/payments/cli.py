@@ -17,7 +17,6 @@ the account's charges and payments. ``make demo-data`` and ``make demo-reset`` r
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -27,38 +26,18 @@ from services.payments.domain.key_rates import (DEFAULT_PATH, KeyRateError, load
 from shared import settings
 
 
-def _no_events(event_type: str, payload: dict) -> None:
-    raise RuntimeError(f"the demo publishes no events ({event_type})")
-
-
 def demo(account_json: str, reset: bool) -> int:
     """The ``demo`` command: the demo account's ledger, written directly to the database."""
-    from sqlalchemy.orm import Session
-
     from services.payments.domain import demo as story
     from services.payments.service import MIGRATIONS
-    from shared.clock import clock
-    from shared.db import make_engine, migrate
-    from shared.work import Work
+    from shared.demo_cli import demo_work, read_account
 
-    try:
-        account = json.loads(sys.stdin.read() if account_json == "-" else account_json)
-        account["number"], account["branch"], account["meters"][0]["serial"]  # noqa: B018
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        print(f"error: --account is not the accounts demo command's JSON: {exc}",
-              file=sys.stderr)
+    account = read_account(account_json, "number", "branch", "meters")
+    if account is None:
         return 2
-    config = settings.load()
-    url = settings.database_url(config, "payments")
-    migrate(MIGRATIONS, url)
-    engine = make_engine(url, pool_size=1)
-    try:
-        with Session(engine, expire_on_commit=False) as db:
-            work = Work(db, config, clock.now(), _no_events)
-            removed = story.reset(work, account) if reset else 0
-            made = story.load(work, account, config["TARIFFS_FILE"])
-    finally:
-        engine.dispose()
+    with demo_work("payments", MIGRATIONS) as work:
+        removed = story.reset(work, account) if reset else 0
+        made = story.load(work, account, work.config["TARIFFS_FILE"])
     print(f"demo ledger of account {account['number']}: "
           + (f"{removed} payments removed, " if reset else "")
           + ", ".join(f"{n} {what}" for what, n in made.items()) + " written")

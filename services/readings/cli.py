@@ -11,21 +11,10 @@ and ``make demo-reset`` run it.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
-
-from sqlalchemy.orm import Session
 
 from services.readings.domain import demo
-from shared import settings
-from shared.clock import clock
-from shared.db import make_engine, migrate
-from shared.work import Work
-
-
-def _no_events(event_type: str, payload: dict[str, Any]) -> None:
-    raise RuntimeError(f"the demo publishes no events ({event_type})")
+from shared.demo_cli import demo_work, read_account
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,26 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--reset", action="store_true",
                       help="remove the account's readings first, then write the demo's")
     args = parser.parse_args(argv)
-    try:
-        account = json.loads(sys.stdin.read() if args.account == "-" else args.account)
-        account["account_id"], account["meters"]  # noqa: B018 (the keys the demo needs)
-    except (ValueError, KeyError, TypeError) as exc:
-        print(f"error: --account is not the accounts demo command's JSON: {exc}",
-              file=sys.stderr)
+    account = read_account(args.account, "account_id", "meters")
+    if account is None:
         return 2
     from services.readings.service import MIGRATIONS
 
-    config = settings.load()
-    url = settings.database_url(config, "readings")
-    migrate(MIGRATIONS, url)
-    engine = make_engine(url, pool_size=1)
-    try:
-        with Session(engine, expire_on_commit=False) as db:
-            work = Work(db, config, clock.now(), _no_events)
-            removed = demo.reset(work, account) if args.reset else 0
-            written = demo.load(work, account)
-    finally:
-        engine.dispose()
+    with demo_work("readings", MIGRATIONS) as work:
+        removed = demo.reset(work, account) if args.reset else 0
+        written = demo.load(work, account)
     reset = f"{removed} readings removed, " if args.reset else ""
     print(f"demo readings of account {account.get('number')}: {reset}{written} written")
     return 0

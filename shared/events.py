@@ -77,6 +77,9 @@ def parse_envelope(body: dict[str, Any]) -> dict[str, Any]:
     key = (envelope["producer"], envelope["type"], envelope["version"])
     schema_cls = contracts().get(key)
     if schema_cls is not None:
-        envelope["payload"] = schema_cls().load(envelope["payload"])
+        try:
+            envelope["payload"] = schema_cls().load(envelope["payload"])
+        except ValidationError as error:  # named from the envelope: "payload.number"
+            raise ValidationError({"payload": error.messages}) from None
     envelope["id"] = str(envelope["id"])
     return envelope

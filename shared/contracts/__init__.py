@@ -4,4 +4,4 @@ These are the only thing services share about each other's events. Billing syste
 the same contracts as JSON Schema (``python -m shared.contracts`` prints them).
 """
 from shared.contracts import accounts, auth, billing, payments, readings  # noqa: F401
-from shared.contracts import documents, requests  # noqa: F401
+from shared.contracts import documents, rejections, requests  # noqa: F401

@@ -44,6 +44,16 @@ class PhoneChanged(Schema):
     new_phone = fields.String(required=True)
 
 
+@contract("auth", "login_email_changed")
+class LoginEmailChanged(Schema):
+    """The login e-mail was replaced after the link sent to the new address (a notice went to
+    the old one); ``old_email`` is null when the user had none (registered by phone)."""
+
+    user_id = fields.String(required=True)
+    old_email = fields.Email(allow_none=True, load_default=None)
+    new_email = fields.Email(required=True)
+
+
 @contract("auth", "user_deleted")
 class UserDeleted(Schema):
     """The user asked to delete the account (152-ФЗ): other services erase their data."""

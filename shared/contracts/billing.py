@@ -6,22 +6,25 @@ names both.
 """
 from marshmallow import Schema, fields, validate
 
+from shared.contracts.rules import BRANCH, NUMBER, PERIOD, SERIAL, Int, Money
 from shared.events import contract
 
 TARIFF_CATEGORIES = ("urban", "rural", "electric_stove", "electric_heating")
-NUMBER = validate.Regexp(r"^\d{5,20}$", error="5 to 20 digits")
-SERIAL = validate.Regexp(r"^\d{4,40}$", error="4 to 40 digits")
+ZONES = (1, 2, 3)  # the bill's columns 1-эт, 2-эт, 3-эт
+MAX_READING = 10**9 - 1  # a meter has at most 9 digits
 
 
 class AccountKey(Schema):
-    number = fields.String(required=True, validate=NUMBER)
-    branch = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    number = fields.String(required=True, validate=NUMBER,
+                           metadata={"description": "Лицевой счёт: 5 to 20 digits"})
+    branch = fields.String(required=True, validate=BRANCH,
+                           metadata={"description": "Branch (филиал) code, e.g. mostovskoy"})
 
 
 class MeterData(Schema):
     serial = fields.String(required=True, validate=SERIAL)
-    zones = fields.Integer(required=True, validate=validate.Range(min=1, max=3))
-    digits = fields.Integer(required=True, validate=validate.Range(min=4, max=9))
+    zones = Int(required=True, minimum=1, maximum=3)
+    digits = Int(required=True, minimum=4, maximum=9)
     installed_on = fields.Date(required=True)
     verification_due = fields.Date(allow_none=True, load_default=None)
 
@@ -32,9 +35,12 @@ class AccountUpserted(AccountKey):
 
     holder_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     address = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    contract_number = fields.String(allow_none=True, load_default=None)
+    contract_number = fields.String(allow_none=True, load_default=None,
+                                    validate=validate.Length(min=1, max=40))
     contract_date = fields.Date(allow_none=True, load_default=None)
-    gis_id = fields.String(allow_none=True, load_default=None)
+    gis_id = fields.String(allow_none=True, load_default=None,
+                           validate=validate.Length(min=1, max=40),
+                           metadata={"description": "Идентификатор ЖКУ in ГИС ЖКХ"})
     tariff_category = fields.String(required=True, validate=validate.OneOf(TARIFF_CATEGORIES))
 
 
@@ -59,14 +65,16 @@ REJECT_REASONS = ("in_future", "less_than_previous", "greater_than_later", "dupl
 class ReadingAccepted(Schema):
     """Billing took a submitted reading into the bill."""
 
-    reading_id = fields.Integer(required=True)
+    reading_id = Int(required=True, minimum=1,
+                     metadata={"description": "From readings.reading_submitted"})
 
 
 @contract("billing", "reading_rejected")
 class ReadingRejected(Schema):
     """Billing refused a submitted reading, for one of the fixed reasons."""
 
-    reading_id = fields.Integer(required=True)
+    reading_id = Int(required=True, minimum=1,
+                     metadata={"description": "From readings.reading_submitted"})
     reason = fields.String(required=True, validate=validate.OneOf(REJECT_REASONS))
 
 
@@ -84,12 +92,22 @@ class InspectorReadingTaken(AccountKey):
     accepted, and it replaces a reading of the same period still in the portal."""
 
     serial = fields.String(required=True, validate=SERIAL)
-    values = fields.List(fields.Integer(validate=validate.Range(min=0)), required=True,
+    values = fields.List(Int(maximum=MAX_READING), required=True,
                          validate=validate.Length(min=1, max=3),
                          metadata={"description": "Zone readings: 1-эт, 2-эт, 3-эт"})
     taken_on = fields.Date(required=True)
     inspector = fields.String(allow_none=True, load_default=None,
                               validate=validate.Length(max=200))
+
+
+class ChargeLine(Schema):
+    """One line of a bill: a zone's consumption, its price and amount."""
+
+    zone = Int(required=True, minimum=1, maximum=len(ZONES),
+               metadata={"description": "1, 2 or 3: the bill's column 1-эт, 2-эт, 3-эт"})
+    kwh = Int(required=True, metadata={"description": "Consumption, kWh"})
+    price = Money(places=4, required=True, metadata={"description": "₽ per kWh, VAT included"})
+    amount = Money(required=True, metadata={"description": "₽"})
 
 
 @contract("billing", "charge_posted")
@@ -98,9 +116,10 @@ class ChargePosted(AccountKey):
     amount for a period replaces the earlier one). ``due_date`` defaults to the legal one
     (the 10th of the next month; the 15th for bills from March 2026; moved past holidays)."""
 
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
-    amount = fields.Decimal(required=True, as_string=True, places=2,
-                            validate=validate.Range(min=0))
+    period = fields.String(required=True, validate=PERIOD)
+    amount = Money(required=True, metadata={"description": "₽, e.g. \"1418.55\""})
     due_date = fields.Date(allow_none=True, load_default=None)
-    lines = fields.List(fields.Dict(), load_default=list, metadata={
-        "description": "What the bill shows per zone/range: {zone, kwh, price, amount}"})
+    lines = fields.List(fields.Nested(ChargeLine), load_default=list,
+                        validate=validate.Length(max=len(ZONES)), metadata={
+                            "description": "What the bill prints per zone (at most one line "
+                                           "a zone); none: one line of the period's total"})

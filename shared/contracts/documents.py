@@ -7,10 +7,10 @@ portal's id, so billing files it and the accounts service turns it into a notice
 from marshmallow import Schema, fields, validate
 
 from shared.contracts.billing import TARIFF_CATEGORIES
+from shared.contracts.rules import PERIOD, Money, Pattern
 from shared.events import contract
 
 DOCUMENT_STATUSES = ("submitted", "under_review", "accepted", "rejected", "withdrawn")
-PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class AccountRef(Schema):
@@ -25,9 +25,9 @@ class BillFormed(AccountRef):
     ``email``, for paperless delivery to that customer (the accounts service sends it)."""
 
     period = fields.String(required=True, validate=PERIOD)
-    content_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+    content_hash = fields.String(required=True, validate=Pattern(r"^[0-9a-f]{64}$", "64 hex digits"),
                                  metadata={"description": "SHA-256 naming the PDF's content"})
-    total_due = fields.Decimal(required=True, as_string=True, places=2)
+    total_due = Money(required=True, signed=True)
     due_date = fields.Date(required=True)
     user_id = fields.String(allow_none=True, load_default=None,
                             metadata={"description": "The customer it is delivered to"})

@@ -1,6 +1,8 @@
 """Events of the readings service (exchange ``readings.events``)."""
 from marshmallow import Schema, fields, validate
 
+from shared.contracts.billing import MAX_READING
+from shared.contracts.rules import PERIOD, Int
 from shared.events import contract
 
 
@@ -14,8 +16,8 @@ class ReadingSubmitted(Schema):
     number = fields.String(required=True)
     branch = fields.String(required=True)
     meter_serial = fields.String(required=True)
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
-    values = fields.List(fields.Integer(validate=validate.Range(min=0)), required=True,
+    period = fields.String(required=True, validate=PERIOD)
+    values = fields.List(Int(maximum=MAX_READING), required=True,
                          validate=validate.Length(min=1, max=3),
                          metadata={"description": "Zone readings: 1-эт, 2-эт, 3-эт"})
     rolled_over = fields.Boolean(required=True)
@@ -32,6 +34,6 @@ class ReadingReminderDue(Schema):
     account_id = fields.Integer(required=True)
     number = fields.String(required=True)
     branch = fields.String(required=True)
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    period = fields.String(required=True, validate=PERIOD)
     window_end = fields.Date(required=True)
     meter_serials = fields.List(fields.String(), required=True)

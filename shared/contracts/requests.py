@@ -6,6 +6,7 @@ can file it without asking the portal anything.
 """
 from marshmallow import Schema, fields, validate
 
+from shared.contracts.rules import Money
 from shared.events import contract
 
 STATUSES = ("new", "accepted", "scheduled", "done", "cancelled", "rejected")
@@ -38,8 +39,8 @@ class RequestCreated(RequestKey):
     address = fields.String(allow_none=True, load_default=None)
     contact_phone = fields.String(required=True)
     preferred_time = fields.String(allow_none=True, load_default=None)
-    price = fields.Decimal(allow_none=True, load_default=None, as_string=True,
-                           metadata={"description": "Price as ordered, ₽; null: set on site"})
+    price = Money(allow_none=True, load_default=None,
+                  metadata={"description": "Price as ordered, ₽; null: set on site"})
     message = fields.String(required=True)
     attachments = fields.List(fields.Nested(AttachmentInfo), required=True)
     created_at = fields.AwareDateTime(required=True)

@@ -7,6 +7,7 @@ import json
 import os
 import random
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -64,6 +65,7 @@ class Stack:
     var: Path
     env: dict[str, str]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    has_web: bool = True
 
     # -- the outbox: what the customer receives by SMS and e-mail --------------------------
 
@@ -196,25 +198,53 @@ class Stack:
 
     # -- life --------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        (self.var / "logs").mkdir(parents=True, exist_ok=True)
+    def commands(self, web: bool = True) -> dict[str, list[str]]:
+        """The processes of the system, as the Procfile names them."""
         python = sys.executable
-        run = lambda *cmd: subprocess.run(cmd, cwd=ROOT, env=self.env, check=True,  # noqa: E731
-                                          capture_output=True, text=True)
-        run(python, "-m", "shared.migrate")
-        run(python, "-m", "services.accounts.cli", "import-registry",
-            "services/accounts/demo_registry.csv", "--quiet")
-        # The demo account's year of readings, bills and payments, as `make run` loads it.
-        account = run(python, "-m", "services.accounts.cli", "demo").stdout
-        run(python, "-m", "services.readings.cli", "demo", "--account", account)
-        run(python, "-m", "services.payments.cli", "demo", "--account", account)
         commands = {name: [python, "-m", "shared.runner", target]
                     for name, target in SERVICES.items()}
         bin_dir = Path(python).parent
         commands["gateway"] = [str(bin_dir / "gunicorn"), "-c", "gateway/gunicorn_conf.py",
                                "gateway.wsgi:app"]
-        commands["web"] = [str(bin_dir / "gunicorn"), "-c", "web/gunicorn_conf.py",
-                           "web.wsgi:app"]
+        if web:
+            commands["web"] = [str(bin_dir / "gunicorn"), "-c", "web/gunicorn_conf.py",
+                               "web.wsgi:app"]
+        return commands
+
+    def start(self, demo: bool = True, web: bool = True, supervised: bool = False) -> None:
+        """:meth:`prepare` and :meth:`launch`."""
+        self.prepare(demo)
+        self.launch(web, supervised)
+
+    def prepare(self, demo: bool = True) -> None:
+        """Migrate the databases and load the demo data (``demo``): no broker needed yet."""
+        (self.var / "logs").mkdir(parents=True, exist_ok=True)
+        python = sys.executable
+        run = lambda *cmd: subprocess.run(cmd, cwd=ROOT, env=self.env, check=True,  # noqa: E731
+                                          capture_output=True, text=True)
+        run(python, "-m", "shared.migrate")
+        if demo:
+            run(python, "-m", "services.accounts.cli", "import-registry",
+                "services/accounts/demo_registry.csv", "--quiet")
+            # The demo account's year of readings, bills and payments, as `make run` loads it.
+            account = run(python, "-m", "services.accounts.cli", "demo").stdout
+            run(python, "-m", "services.readings.cli", "demo", "--account", account)
+            run(python, "-m", "services.payments.cli", "demo", "--account", account)
+
+    def launch(self, web: bool = True, supervised: bool = False) -> None:
+        """Start every process and wait until the system is ready. ``supervised``: one
+        ``shared.supervise`` process runs them all from a Procfile (as ``make run`` does, so
+        a process that dies is restarted); its output, every process's prefixed, is the log
+        ``supervisor``."""
+        python = sys.executable
+        self.has_web = web
+        commands = self.commands(web)
+        if supervised:
+            procfile = self.var / "Procfile"
+            procfile.write_text("".join(f"{name}: {shlex.join(command)}\n"
+                                        for name, command in commands.items()))
+            commands = {"supervisor": [python, "-m", "shared.supervise", str(procfile),
+                                       "--grace", "5"]}
         for name, command in commands.items():
             out = open(self.var / "logs" / f"{name}.log", "w")
             self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out,
@@ -234,7 +264,8 @@ class Stack:
                 raise AssertionError(f"{name} exited:\n{self.log(name)[-4000:]}")
         try:
             return (requests.get(f"{self.gateway}/readyz", timeout=5).status_code == 200
-                    and requests.get(f"{self.web}/healthz", timeout=5).status_code == 200)
+                    and (not self.has_web
+                         or requests.get(f"{self.web}/healthz", timeout=5).status_code == 200))
         except requests.RequestException:
             return False
 
@@ -266,5 +297,6 @@ def make_stack(var: Path, amqp_uri: str, **overrides: str) -> Stack:
            "ACCESS_TOKEN_TTL": str(ACCESS_TTL),
            "PYTHONDONTWRITEBYTECODE": "1", **overrides}
     for key in ("AUTH", "ACCOUNTS", "READINGS", "PAYMENTS", "DOCUMENTS", "REQUESTS"):
-        env.pop(f"{key}_DATABASE_URL", None)  # SQLite files under VAR_DIR
+        if f"{key}_DATABASE_URL" not in overrides:
+            env.pop(f"{key}_DATABASE_URL", None)  # SQLite files under VAR_DIR
     return Stack(web, f"http://127.0.0.1:{gateway_port}", var, env)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install browser migrate demo-data demo-reset check-broker unit integration e2e bench bench-registry bench-ocr bench-payments bench-bills clean
+.PHONY: run test install browser migrate demo-data demo-reset check-broker unit integration e2e chaos bench bench-registry bench-ocr bench-payments bench-bills clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ test: install browser
 
 e2e: install browser
 	NESK_E2E=1 $(BIN)/python -m pytest -q tests/e2e
+
+# Fault injection (tests/chaos): a private RabbitMQ node and PostgreSQL databases, a load of
+# readings and payments, the broker stopped 20 s, services killed, database connections cut;
+# prints its figures. `make test` runs the short version (tests/chaos/test_chaos.py).
+chaos: install
+	$(BIN)/python -m tests.chaos
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

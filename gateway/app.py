@@ -19,7 +19,7 @@ from gateway.messages import HTTP_FALLBACK, HTTP_MESSAGES, INT64_MAX, field_deta
 from gateway.routes import ROUTES, SERVICES, Route
 from gateway.readiness import Readiness
 from gateway.rpc import RpcPool
-from shared import logs, settings
+from shared import idempotency, logs, metrics, settings
 from shared.clock import clock
 from shared.errors import BadRequest, DomainError, Forbidden, Unauthorized
 from shared.tokens import verification_key, verify_access_token
@@ -82,6 +82,17 @@ def _request_data(route: Route) -> dict[str, Any]:
         return route.schema().load(raw)
     except ValidationError as exc:
         raise BadRequest("Неверный формат запроса", field_details(exc.normalized_messages()))
+
+
+def _idempotency_context(route: Route) -> dict[str, str]:
+    """The ``Idempotency-Key`` header of a creating route, for its RPC (none: no key)."""
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        return {}
+    if not idempotency.valid_key(key):
+        raise BadRequest("Заголовок Idempotency-Key: от 1 до 255 видимых символов ASCII",
+                         {idempotency.HEADER: "1 to 255 visible ASCII characters"})
+    return idempotency.context_for(key, route.rpc)
 
 
 def _drain_body() -> bool:
@@ -189,12 +200,17 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
                     raise Forbidden("Недостаточно прав", {"authorization": f"role {principal.role}"})
             if route.upload:
                 request.max_content_length = upload_limit
+            once = _idempotency_context(route) if route.idempotent else {}
             kwargs = {**_request_data(route), **path_args}  # e.g. account_id from the URL
-            result = pool.call(service, method, context(token), **kwargs)
+            result = pool.call(service, method, {**context(token), **once}, **kwargs)
             if route.status == 204:
                 return Response(status=204)
             if route.download:
                 return file_response(result)
+            if once:  # the first answer again, said so
+                result, replayed = idempotency.unwrap(result)
+                if replayed:
+                    return jsonify(result), route.status, {idempotency.REPLAYED_HEADER: "true"}
             return jsonify(result), route.status
 
         view.__name__ = route.endpoint
@@ -221,4 +237,6 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
         return jsonify(body), 200 if not body["down"] else 503
 
     docs.register(app, API)
+    # By route template, never the raw URL; GET /metrics stays out of the OpenAPI document.
+    metrics.instrument_flask(app, "gateway", metrics.route_template)
     return app

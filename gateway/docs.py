@@ -13,6 +13,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from gateway import schemas
 from gateway.routes import ROUTES, Route
+from shared import idempotency
 
 ERROR_TEXT = {400: "Неверный формат запроса", 401: "Нет входа или токен недействителен",
               403: "Недостаточно прав", 404: "Не найдено", 409: "Конфликт состояния",
@@ -44,6 +45,18 @@ def _success(route: Route) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}}}
 
 
+IDEMPOTENCY_KEY = {
+    "in": "header", "name": idempotency.HEADER, "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "Ключ повтора (например, UUID): запрос с тем же ключом и теми же данными "
+                   "в течение IDEMPOTENCY_KEY_HOURS не выполняется заново, а получает первый "
+                   "ответ с заголовком Idempotent-Replayed: true. Тот же ключ с другими "
+                   "данными — 422; пока первый запрос выполняется — 409. Ответ с ошибкой не "
+                   "запоминается: повтор с тем же ключом выполняется заново."}
+REPLAYED = {"description": "true: это сохранённый первый ответ на запрос с тем же "
+                           "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}
+
+
 def _operation(route: Route) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": route.summary, "tags": [route.tag], "operationId": route.endpoint,
@@ -58,8 +71,13 @@ def _operation(route: Route) -> dict[str, Any]:
         else:
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": route.schema}}}
+    if route.idempotent:
+        operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]
+        operation["responses"][str(route.status)]["headers"] = {
+            idempotency.REPLAYED_HEADER: REPLAYED}
     for status in sorted({*route.errors, 503} | ({413} if route.schema or route.body_arg
-                                                  else set())):
+                                                  else set())
+                         | ({400, 409, 422} if route.idempotent else set())):
         operation["responses"][str(status)] = {
             "description": ERROR_TEXT[status],
             "content": {"application/json": {"schema": "ErrorBody"}}}

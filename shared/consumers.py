@@ -7,6 +7,8 @@ dropped, a service down: :func:`is_transient`) is retried: the message waits in
 back into the handler's queue), up to ``CONSUMER_RETRY_ATTEMPTS`` times. Any other failure,
 or the last retry's, sends it to the dead-letter queue ``<handler queue>.dead`` (with the
 error in headers) for an operator to inspect and replay (``python -m shared.dead_letters``).
+A failure that is not transient is also announced as ``<service>.event_rejected``
+(``shared.rejections``), so the producer learns which event was refused and why.
 Inside the handler, :func:`claim_event` records the event id in the same transaction as the
 handler's changes, so a redelivered event changes nothing twice.
 """
@@ -30,6 +32,8 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, Inter
 from sqlalchemy.exc import OperationalError as DatabaseOperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared import metrics
+from shared import rejections
 from shared.db import UTCDateTime
 from shared.errors import ServiceUnavailable
 from shared.events import parse_envelope
@@ -135,6 +139,15 @@ class ReliableEventHandler(EventHandler):
                                         declare=[self.dead_queue, self.retry_queue],
                                         serializer="json")
 
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any = None,
+                      exc_info: Any = None) -> tuple[Any, Any]:
+        # Still in the worker (its session and outbox at hand): a refusal for good is
+        # announced as <service>.event_rejected before the message is parked.
+        if exc_info is not None and not is_transient(exc_info[1]):
+            rejections.report(worker_ctx.service, self.source_service, self.event_type,
+                              message.payload, exc_info[1], f"{self.queue.name}.dead")
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
     def handle_message_processed(self, message: Any, result: Any = None,
                                  exc_info: Any = None) -> None:
         if exc_info is not None:
@@ -146,6 +159,9 @@ class ReliableEventHandler(EventHandler):
                 self.queue_consumer.requeue_message(message)
                 return
         self.queue_consumer.ack_message(message)
+
+    def _metric_labels(self) -> tuple[str, str, str]:
+        return self.container.service_name, self.method_name, self.queue.name
 
     def _park(self, message: Any, exc: BaseException) -> None:
         """Send a failed message to the retry queue (with its TTL) or to the dead queue."""
@@ -161,12 +177,14 @@ class ReliableEventHandler(EventHandler):
             headers.update({RETRY_HEADER: retries + 1, "x-error": error})
             self.dead_publisher.publish(message.payload, routing_key=self.retry_queue.routing_key,
                                         headers=headers, expiration=delay)
+            metrics.CONSUMER_RETRIES.labels(*self._metric_labels()).inc()
             log.warning("event handler failed transiently; retrying",
                         extra={**where, "delay": round(delay, 2)})
             return
         headers.update({"x-error": error, "x-original-queue": self.queue.name})
         self.dead_publisher.publish(message.payload, routing_key=self.dead_queue.routing_key,
                                     headers=headers)
+        metrics.CONSUMER_DEAD_LETTERS.labels(*self._metric_labels()).inc()
         log.error("event handler failed; message dead-lettered", extra=where)
 
 

@@ -11,7 +11,12 @@ answer 503. From it follow four rules, so that a 503 means "this was not done":
   deadline as its timeout and expiration, or ``SERVICE_CALL_TIMEOUT`` when the worker has no
   deadline (an event handler, a timer): no call waits for ever on a neighbour;
 - a database commit after the deadline is refused (:func:`_refuse_late_commit`), so work
-  that started in time but ran late is rolled back instead of done behind a 503.
+  that started in time but ran late is rolled back instead of done behind a 503; so is one
+  whose request's broker connection dropped meanwhile (:func:`withdrawn`: the broker takes
+  the message back, and the gateway, whose connection dropped too, has answered 503), and
+  an answer that cannot be sent for a broker gone is logged, not fatal to the service.
+  Left: a broker lost between a commit and its answer (milliseconds) gives a 503 for work
+  that was done; an idempotency key makes the client's retry safe.
 
 Deadlines are wall-clock time (``time.time()``), not the injected clock that tests move:
 they must agree between the gateway and the services, which share a host clock (NTP).
@@ -21,13 +26,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import rpc as nameko_rpc
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError
+from sqlalchemy.exc import OperationalError as DatabaseOperationalError
 from sqlalchemy.orm import Session
 
 from shared.errors import ServiceUnavailable
@@ -75,12 +85,62 @@ def expired(data: Mapping[str, Any], now: float | None = None) -> bool:
 
 # --- the service side: drop late requests -------------------------------------------------
 
+class _RequestData(dict):  # type: ignore[type-arg]
+    """A request's context data that knows the message it came in. Nested calls copy the
+    items only, so the message never travels on."""
+
+    message: Any = None
+
+
+def withdrawn(data: Mapping[str, Any]) -> bool:
+    """True when the request in context ``data`` came on a broker connection that is gone:
+    the broker has taken the message back (to deliver again, or lost with a stopped node)
+    and the caller, whose connection went with it, has answered 503."""
+    message = getattr(data, "message", None)
+    return message is not None and not message.channel.connection
+
+
+def database_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database going away (terminated, refused, locked), not a bug."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (DatabaseOperationalError, InterfaceError, DisconnectionError))
+
+
+# A reply that cannot be sent: the broker is gone (refused, reset, or closed by it).
+BROKER_LOST = (OSError, KombuOperationalError, AmqpConnectionError)
+
+
 class Rpc(nameko_rpc.Rpc):
     """nameko's ``@rpc`` entrypoint that refuses a request whose deadline already passed.
 
     Checked when the message arrives, before a worker exists: no dependency is set up, no
     database session opened; the caller (if still listening) gets DeadlineExceeded.
     """
+
+    def unpack_message_headers(self, message: Any) -> _RequestData:
+        data = _RequestData(super().unpack_message_headers(message))
+        data.message = message
+        return data
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any,
+                      exc_info: Any) -> tuple[Any, Any]:
+        """Send the answer. If the broker is gone the answer is lost (the caller answered 503
+        when its own connection went) and the request stays unacked, to be dropped as late
+        when delivered again; nameko would let the error kill the whole service. A worker
+        that lost its database connection answers 503, not a 500: its transaction died
+        with the connection."""
+        if exc_info is not None and database_lost(exc_info[1]):
+            service = self.container.service_name
+            error = ServiceUnavailable(DOWN.format(service=service), {"service": service})
+            exc_info = (type(error), error, exc_info[2])
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_LOST as exc:
+            log.warning("answer not sent: the broker is unreachable", extra={
+                "rpc": f"{self.container.service_name}.{self.method_name}",
+                "error": repr(exc)})
+            return result, exc_info
 
     def handle_message(self, body: Any, message: Any) -> None:
         data = self.unpack_message_headers(message)
@@ -116,12 +176,28 @@ class DeadlineGuard(DependencyProvider):
 @event.listens_for(Session, "before_commit")
 def _refuse_late_commit(session: Session) -> None:
     """A worker that started in time but reaches its commit after the deadline rolls back:
-    its caller has been told 503 (or is about to be), so the change must not happen."""
+    its caller has been told 503 (or is about to be), so the change must not happen. So does
+    one whose request the broker took back (its connection dropped): its caller's went too."""
     data = getattr(_worker, "data", None)
     if data is not None and expired(data):
         log.warning("commit refused: the request's deadline passed",
                     extra={"late_s": round(-remaining(data), 3)})
         raise DeadlineExceeded("Запрос не выполнен: истекло время ожидания", {})
+    if data is not None and withdrawn(data):
+        log.warning("commit refused: the broker connection the request came on was lost")
+        raise DeadlineExceeded("Запрос не выполнен: связь с брокером прервалась", {})
+
+
+@contextmanager
+def beyond_deadline() -> Iterator[None]:
+    """Commits inside may end after the worker's deadline: only for bookkeeping of work that
+    committed in time (an idempotent request's answer, freeing its key), never for new work."""
+    data = getattr(_worker, "data", None)
+    _worker.data = None
+    try:
+        yield
+    finally:
+        _worker.data = data
 
 
 # --- the caller side: service-to-service calls with a timeout ------------------------------

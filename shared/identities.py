@@ -1,4 +1,10 @@
-"""Phone numbers and e-mail addresses as users type them, normalised (every service)."""
+"""Phone numbers and e-mail addresses as users type them, normalised (every service).
+
+Two kinds of phone number: a number we send SMS codes to (login, registration, recovery,
+the trusted person's identity) must be a mobile, while a number we only call or show to an
+operator (extra contact phones, a works request's contact phone, a contract request) may be
+a landline too — many households in the Kuban give their home number.
+"""
 from __future__ import annotations
 
 import phonenumbers
@@ -7,25 +13,48 @@ from email_validator import EmailNotValidError, validate_email
 from shared.errors import ValidationFailed
 
 PHONE_MESSAGE = "Введите номер мобильного телефона, например +7 (918) 123-45-67"
+CONTACT_PHONE_MESSAGE = ("Введите номер телефона, мобильного или городского, например "
+                         "+7 (918) 123-45-67 или 8 (861) 255-55-55")
+_MOBILE = frozenset({phonenumbers.PhoneNumberType.MOBILE,
+                     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+# Numbers a person answers: no toll-free, premium-rate, VoIP or paging numbers.
+_CONTACT = _MOBILE | {phonenumbers.PhoneNumberType.FIXED_LINE}
+
+
+def _parse_phone(raw: object, field: str, message: str) -> phonenumbers.PhoneNumber:
+    """Any usual Russian form (+7 (918) 123-45-67, 8 918 123 45 67, 89181234567) parsed and
+    checked against the numbering plan; the caller checks the number's type."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationFailed(message, {field: "required"})
+    # "8 918 ..." is the domestic trunk form; phonenumbers handles it with region RU.
+    try:
+        number = phonenumbers.parse(raw.strip(), "RU")
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed(message, {field: "not a phone number"})
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed(message, {field: "not a valid number"})
+    return number
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalize_phone(raw: object, field: str = "phone") -> str:
-    """Any usual Russian form (+7 (918) 123-45-67, 8 918 123 45 67, 89181234567) → E.164."""
-    if not isinstance(raw, str) or not raw.strip():
-        raise ValidationFailed(PHONE_MESSAGE, {field: "required"})
-    text = raw.strip()
-    # "8 918 ..." is the domestic trunk form; phonenumbers handles it with region RU.
-    try:
-        number = phonenumbers.parse(text, "RU")
-    except phonenumbers.NumberParseException:
-        raise ValidationFailed(PHONE_MESSAGE, {field: "not a phone number"})
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationFailed(PHONE_MESSAGE, {field: "not a valid number"})
-    if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
-                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+    """A number SMS codes go to (login and its proofs): a mobile, as E.164."""
+    number = _parse_phone(raw, field, PHONE_MESSAGE)
+    if phonenumbers.number_type(number) not in _MOBILE:
         raise ValidationFailed("SMS можно отправить только на мобильный номер",
                                {field: "not a mobile number"})
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return _e164(number)
+
+
+def normalize_contact_phone(raw: object, field: str = "phone") -> str:
+    """A number to call the customer on: a mobile or a landline (+7 861 ...), as E.164."""
+    number = _parse_phone(raw, field, CONTACT_PHONE_MESSAGE)
+    if phonenumbers.number_type(number) not in _CONTACT:
+        raise ValidationFailed(CONTACT_PHONE_MESSAGE, {field: "not a mobile or landline number"})
+    return _e164(number)
 
 
 def normalize_email(raw: object, field: str = "email") -> str:

@@ -202,6 +202,19 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:900]
 
 
+def backlog(session: Session, outbox_model: type, now: datetime) -> dict[str, Any]:
+    """What waits in the outbox (for the metrics): ``pending`` rows, ``parked`` rows and the
+    age in seconds of the oldest pending one (0 when none). Two indexed aggregates."""
+    pending, oldest = session.execute(
+        select(func.count(), func.min(outbox_model.created_at))
+        .where(*_pending(outbox_model))).one()
+    parked = session.scalar(
+        select(func.count()).where(outbox_model.published_at.is_(None),
+                                   outbox_model.last_error.like(PARKED + "%")))
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return {"pending": pending, "parked": parked or 0, "oldest_pending_seconds": age}
+
+
 def parked_rows(session: Session, outbox_model: type) -> list[dict[str, Any]]:
     """The parked rows, oldest first: ``[{id, event_id, event_type, created_at, attempts,
     error}]``."""

@@ -24,7 +24,9 @@ def api_table() -> str:
     rows = ["| method | path | auth | what it does | success |", "|---|---|---|---|---|",
             "| GET | `/healthz` | — | Liveness: the process answers | 200 |",
             "| GET | `/readyz` | — | Readiness: every service answers an RPC ping in "
-            "`READY_TIMEOUT`; JSON lists which are down | 200 / 503 |"]
+            "`READY_TIMEOUT`; JSON lists which are down | 200 / 503 |",
+            "| GET | `/metrics` | — | Prometheus metrics of every gateway worker (see «Metrics»; "
+            "not in the OpenAPI document) | 200 |"]
     for r in ROUTES:
         who = (" or ".join(r.roles) if r.roles else "Bearer") if r.auth else "—"
         rows.append(f"| {r.method} | `/api/v1{r.openapi_path}` | {who} | {r.summary} | {r.status} |")
@@ -38,7 +40,7 @@ def events_table() -> str:
     for (producer, event_type, version), schema in sorted(contracts().items()):
         if producer == "ledger":  # the platform tests' own
             continue
-        fields = ", ".join(f"`{name}`" for name in schema().fields)
+        fields = ", ".join(f"`{f.data_key or name}`" for name, f in schema().fields.items())
         rows.append(f"| `{producer}.events` | `{event_type}` (v{version}) | {fields} | "
                     f"{' '.join((schema.__doc__ or '').split())} |")
     return "\n".join(rows)

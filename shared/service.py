@@ -1,4 +1,4 @@
-"""What every nameko service has: a ping for readiness and the outbox relay timer.
+"""What every nameko service has: a ping for readiness, the outbox relay timer, metrics.
 
 A service class inherits :class:`ServiceBase` and declares its dependencies::
 
@@ -31,6 +31,7 @@ from shared.context import Request, RequestContext
 from shared.deadlines import DeadlineGuard, Rpc
 from shared.errors import DomainError
 from shared.events import parse_envelope
+from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay, record_event
 from shared.work import Work
 
@@ -77,6 +78,7 @@ class OutboxProvider(DependencyProvider):
 class ServiceBase:
     name: str
     deadline = DeadlineGuard()  # seconds left of the caller's deadline; no commit after it
+    metrics = ServiceMetrics()  # workers counted and timed; /metrics on METRICS_PORT
     config: Any
     db: Any
     outbox: Any

@@ -22,6 +22,16 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _one_of(*choices: str) -> Callable[[str], str]:
+    """A cast that refuses any value but ``choices``."""
+    def cast(value: str) -> str:
+        value = value.strip()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+    return cast
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -58,6 +68,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds a service-to-service call may take when its worker has no deadline of the "
             "gateway's (an event handler, a timer); with one, a call gets what is left of it.",
             float),
+    Setting("IDEMPOTENCY_KEY_HOURS", "24",
+            "Hours a creating request's Idempotency-Key is kept: within them the same key "
+            "returns the first answer; then the service deletes it and the key is free again.",
+            float),
     Setting("CONSUMER_RETRY_ATTEMPTS", "5",
             "Retries of an event handler that failed transiently (database or broker dropped, "
             "a service down) before its message goes to the dead-letter queue <queue>.dead.",
@@ -67,6 +81,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONSUMER_RETRY_MAX_DELAY", "60",
             "Longest wait before an event handler's retry, seconds.", float),
     Setting("LOG_LEVEL", "INFO", "Log level of every process (JSON lines on stderr)."),
+    Setting("METRICS_PORT", "0",
+            "Port of a service process's Prometheus /metrics (one per process: `make run` gives "
+            "them 9101-9106); 0: none. The gateway and the web cabinet serve GET /metrics on "
+            "their own port.", int),
+    Setting("METRICS_HOST", "127.0.0.1",
+            "Address a service's /metrics listens on (0.0.0.0 in a container, for Prometheus)."),
     Setting("SECRET_KEY", "dev-secret-change-me",
             "HMAC pepper for one-time codes and captcha answers. Must be set in production."),
     Setting("JWT_PRIVATE_KEY_FILE", "",
@@ -99,7 +119,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_PER_IP_WINDOW", "3600",
             "The sliding window of LOGIN_PER_IP_LIMIT, seconds.", int),
     Setting("PD_CONSENT_VERSION", "2025-09-01",
-            "Version of the personal-data consent text a new user must accept."),
+            "Version of the personal-data consent a new user must accept: the date of its "
+            "text, which is services/auth/consent/<version>.txt (auth refuses to start without "
+            "it; GET /api/v1/auth/consent gives it)."),
     Setting("PUBLIC_URL", "http://127.0.0.1:8000",
             "Base URL of the web cabinet: every link in a letter or SMS lands on one of its pages."),
     Setting("SMS_BACKEND", "file", "file (JSON files in $VAR_DIR/outbox) or twilio."),
@@ -130,8 +152,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("READING_REMINDER_DAYS", "3",
             "Days before the window closes when accounts without a reading get a reminder.",
             int),
+    Setting("PHOTO_RETENTION_HOURS", "24",
+            "Hours a bill photo sent for OCR is kept when it did not become a reading (an "
+            "attempt): then a timer of readings deletes it. The photo of a submitted reading "
+            "stays with the reading.", float),
     Setting("SUPPLIER_TIMEZONE", "Europe/Moscow",
-            "Time zone of the supplier: dates in the operators' filters, times of works."),
+            "Time zone of the supplier: the days of the reading window, dates in the operators' "
+            "filters, times of works."),
     Setting("REQUEST_ATTACHMENTS_MAX", "5", "Files per request or message (paper-clip).", int),
     Setting("REQUEST_ATTACHMENT_MAX_BYTES", "5242880",
             "Largest attached file (JPEG, PNG or PDF), bytes; a whole message also stays under "
@@ -173,6 +200,11 @@ SETTINGS: tuple[Setting, ...] = (
             _bool),
     Setting("TARIFFS_FILE", "",
             "JSON file of dated tariffs; empty: services/payments/reference/tariffs.json."),
+    Setting("PENALTY_DECREE_RULE", "payment_day",
+            "Whose day chooses the decree's penalty rate rule (ПП №474, №1681 and extensions): "
+            "payment_day (the usual reading: the rule in force on the day of payment, for every "
+            "day of the debt) or accrual_day (the rule in force on each day the penalty accrues).",
+            _one_of("payment_day", "accrual_day")),
     Setting("KEY_RATES_FILE", "",
             "CSV of the Bank of Russia key rate by date; empty: the table shipped with payments "
             "(update it with `python -m services.payments.cli key-rate`)."),

@@ -56,9 +56,13 @@ class Api:
 
     def call(self, method: str, path: str, *, token: str | None = None,
              json: Any = None, params: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None, download: bool = False) -> Any:
-        """One API call; the decoded JSON (None for 204), or a :class:`Download`."""
+             headers: dict[str, str] | None = None, download: bool = False,
+             idempotency_key: str | None = None) -> Any:
+        """One API call; the decoded JSON (None for 204), or a :class:`Download`. A creating
+        POST sends its form's ``idempotency_key``: a retry then gets the first answer."""
         sent = dict(headers or {})
+        if idempotency_key:
+            sent["Idempotency-Key"] = idempotency_key
         if token:
             sent["Authorization"] = f"Bearer {token}"
         try:

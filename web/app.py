@@ -17,9 +17,10 @@ from flask import Flask, Response, flash, g, redirect, render_template, request,
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from shared import logs, settings
+from shared import logs, metrics, settings
 from web import filters, session as web_session
 from web.api import Api, ApiError
+from web.forms import form_key
 from web.session import LoginRequired
 
 log = logging.getLogger("web")
@@ -123,8 +124,10 @@ def create_app(config: dict[str, Any] | None = None, api: Api | None = None) -> 
                 "header": _header, "public_config": {
                     "min_password": config["PASSWORD_MIN_LENGTH"]}}
 
+    app.jinja_env.globals["form_key"] = form_key  # creating forms' Idempotency-Key
     from web.views import register_blueprints
     register_blueprints(app)
+    metrics.instrument_flask(app, "web", metrics.flask_endpoint)
     return app
 
 

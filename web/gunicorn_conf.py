@@ -1,7 +1,12 @@
 """gunicorn settings of the web cabinet, from the same environment variables as the rest."""
-from shared import settings
+from shared import gunicorn_metrics, settings
 
 _config = settings.load()
+
+# /metrics sums every worker process's (prometheus_client's multi-process mode).
+gunicorn_metrics.use_folder(_config["VAR_DIR"], "web")
+on_starting = gunicorn_metrics.on_starting
+child_exit = gunicorn_metrics.child_exit
 
 bind = _config["WEB_BIND"]
 workers = _config["WEB_WORKERS"]

@@ -30,6 +30,8 @@ class Route:
     upload: bool = False  # a large body (a photo): MAX_UPLOAD_BYTES instead of MAX_JSON_BYTES
     raw: bool = False  # pass the body as received (base64) and the headers: signed webhooks
     download: bool = False  # RPC gives {filename, content_type, content_base64}: send the file
+    # creates something: takes an optional Idempotency-Key header (shared/idempotency.py)
+    idempotent: bool = False
 
     @property
     def service(self) -> str:

@@ -3,8 +3,9 @@ from gateway.schemas import auth as s
 from gateway.routes import Route
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/auth/consent", "auth.consent", "Текущая версия согласия на обработку персональных данных",
-          errors=()),
+    Route("GET", "/auth/consent", "auth.consent",
+          "Согласие на обработку персональных данных, которое принимает новый пользователь: "
+          "версия, дата, заголовок и текст", errors=()),
     Route("POST", "/auth/captcha", "auth.create_captcha", "Новая капча (картинка PNG, base64)",
           status=201, errors=()),
     Route("POST", "/auth/register/phone", "auth.register_phone",
@@ -17,7 +18,7 @@ ROUTES: tuple[Route, ...] = (
           errors=(400, 404, 410, 422)),
     Route("POST", "/auth/register/phone/complete", "auth.complete_phone_registration",
           "Регистрация по телефону, шаг 3: пароль, подтверждение, согласие; выдаёт токены",
-          s.CompletePhoneRegistration, 201, errors=(400, 404, 409, 410, 422)),
+          s.CompletePhoneRegistration, 201, errors=(400, 404, 409, 410, 422), idempotent=True),
     Route("POST", "/auth/register/email", "auth.register_email",
           "Регистрация по e-mail: отправляет ссылку для подтверждения", s.RegisterEmail, 202,
           errors=(400, 422)),
@@ -26,7 +27,7 @@ ROUTES: tuple[Route, ...] = (
           source="query", errors=(400, 409, 410, 422)),
     Route("POST", "/auth/register/email/confirm", "auth.confirm_email",
           "То же для фронтенда: токен из ссылки в теле запроса", s.Token,
-          errors=(400, 409, 410, 422)),
+          errors=(400, 409, 410, 422), idempotent=True),
     Route("POST", "/auth/login", "auth.login", "Вход по телефону или e-mail и паролю", s.Login,
           errors=(400, 401, 422, 423, 429)),
     Route("POST", "/auth/token/refresh", "auth.refresh",
@@ -56,6 +57,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/auth/phone/change/confirm", "auth.confirm_phone_change",
           "Параметры авторизации: подтвердить новый номер кодом", s.VerificationCode,
           auth=True, errors=(400, 401, 404, 409, 410, 422)),
+    Route("POST", "/auth/email/change", "auth.change_login_email",
+          "Параметры авторизации: новый e-mail для входа (с текущим паролем); ссылка для "
+          "подтверждения — на новый адрес, уведомление — на прежний", s.ChangeLoginEmail, 202,
+          auth=True, errors=(400, 401, 422, 429)),
+    Route("POST", "/auth/email/change/confirm", "auth.confirm_login_email",
+          "Ссылка из письма на новый адрес: он становится e-mail для входа (токен в теле "
+          "запроса; страница подтверждает только по кнопке)", s.Token,
+          errors=(400, 409, 410, 422)),
     Route("GET", "/auth/me/export", "auth.export_my_data",
           "Выгрузка персональных данных (152-ФЗ)", auth=True, errors=(401,)),
     Route("POST", "/auth/me/delete", "auth.delete_my_account",
@@ -63,5 +72,5 @@ ROUTES: tuple[Route, ...] = (
           errors=(400, 401, 422)),
     Route("POST", "/admin/users", "auth.create_user", "Создать пользователя (только admin)",
           s.CreateUser, 201, auth=True, roles=("admin",), tag="admin",
-          errors=(400, 401, 403, 409, 422)),
+          errors=(400, 401, 403, 409, 422), idempotent=True),
 )

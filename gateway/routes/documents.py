@@ -23,7 +23,7 @@ ROUTES: tuple[Route, ...] = (
           tag="documents", errors=(401, 403, 404)),
     Route("POST", ACCOUNT + "/documents", "documents.upload_document",
           "Подать документ: тип и файл (JPEG, PNG или PDF)", s.Upload, 201, auth=True,
-          upload=True, tag="documents", errors=(400, 401, 403, 404, 413, 422)),
+          upload=True, tag="documents", errors=(400, 401, 403, 404, 413, 422), idempotent=True),
     Route("POST", DOCUMENT + "/withdraw", "documents.withdraw_document",
           "Отозвать документ, пока по нему нет решения", auth=True, tag="documents",
           errors=(401, 403, 404, 409)),

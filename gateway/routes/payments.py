@@ -17,7 +17,8 @@ ROUTES: tuple[Route, ...] = (
           "Задолженность и пени по всем лицевым счетам", auth=True, tag=T, errors=(401,)),
     Route("POST", "/payments", "payments.pay",
           "Оплатить банковской картой долг и(или) пени по одному или нескольким счетам",
-          s.Pay, 201, auth=True, tag=T, errors=(400, 401, 403, 404, 409, 422, 503)),
+          s.Pay, 201, auth=True, tag=T, errors=(400, 401, 403, 404, 409, 422, 503),
+          idempotent=True),
     Route("GET", "/payments/history", "payments.history",
           "Полная история платежей (или одного счёта: account_id), по датам, постранично",
           s.History, auth=True, source="query", tag=T, errors=(400, 401, 404, 422)),
@@ -46,5 +47,6 @@ ROUTES: tuple[Route, ...] = (
           auth=True, tag=T, errors=(401, 404)),
     Route("POST", "/payments/<payment_id>/refunds", "payments.refund",
           "Возврат платежа на карту (оператор)", s.Refund, auth=True,
-          roles=("operator", "admin"), tag=T, errors=(400, 401, 403, 404, 409, 422)),
+          roles=("operator", "admin"), tag=T, errors=(400, 401, 403, 404, 409, 422),
+          idempotent=True),
 )

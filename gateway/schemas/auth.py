@@ -79,6 +79,11 @@ class ChangePhone(Strict):
     new_phone = Text(required=True)
 
 
+class ChangeLoginEmail(Strict):
+    password = Secret(required=True, metadata={"description": "The current password"})
+    new_email = Text(required=True, metadata={"example": "name@yandex.ru"})
+
+
 class Password(Strict):
     password = Secret(required=True)
 

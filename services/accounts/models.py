@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.consumers import ProcessedEventMixin
 from shared.db import UTCDateTime
+from shared.idempotency import IdempotencyKeyMixin
 from shared.outbox import OutboxMixin
 
 TARIFF_CATEGORIES = ("urban", "rural", "electric_stove", "electric_heating")
@@ -75,6 +76,18 @@ class Link(AccountsBase):
     account: Mapped[Account] = relationship()
 
 
+class GrantVersion(AccountsBase):
+    """How many times one user's access to one account changed (linked, access changed,
+    unlinked). Kept after the link goes, so a link made again gets a higher version: the
+    services keeping a copy of the grants order the events by it (shared/grants.py)."""
+
+    __tablename__ = "grant_versions"
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class LinkAttempt(AccountsBase):
     """A failed "Добавить лицевой счёт": what the rate limit counts."""
 
@@ -118,6 +131,10 @@ class Outbox(OutboxMixin, AccountsBase):
 
 class ProcessedEvent(ProcessedEventMixin, AccountsBase):
     pass
+
+
+class IdempotencyKey(IdempotencyKeyMixin, AccountsBase):
+    """A creating request's Idempotency-Key and its first answer (shared.idempotency)."""
 
 
 class Profile(AccountsBase):

@@ -9,19 +9,21 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from sqlalchemy import select
 
-from services.accounts.domain import branches, registry
+from services.accounts.domain import branches, grants, registry
 from services.accounts.domain import contract_requests
 from services.accounts.domain.contract_requests import request_contract
 from services.accounts.domain.links import Links
 from services.accounts.domain.notices import Notices
 from services.accounts.domain.profile import Profiles
 from services.accounts.models import Account, Link, Outbox, ProcessedEvent
+from services.accounts.models import IdempotencyKey
 from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
 from shared.deadlines import RpcProxy
 from shared.errors import NotFound
 from shared.context import RequestContext
 from shared.db import Database
+from shared.idempotency import Idempotency, idempotent
 from shared.notify import NotifierProvider
 from shared.service import OutboxProvider, ServiceBase, optional_call, rpc
 
@@ -41,6 +43,7 @@ class AccountsService(ServiceBase):
     outbox = OutboxProvider(Outbox)
     clock = ClockProvider()
     request = RequestContext()
+    idempotency = Idempotency(IdempotencyKey)  # Idempotency-Key of creating calls
     notifier = NotifierProvider()
     payments = RpcProxy("payments")
 
@@ -75,6 +78,7 @@ class AccountsService(ServiceBase):
         return self.links.accounts(self._me())
 
     @rpc
+    @idempotent
     def link_account(self, number: Any, branch: Any, proof: Any, paperless: Any = False
                      ) -> dict[str, Any]:
         """«Добавить лицевой счёт»: number, branch and the proof from the bill."""
@@ -96,6 +100,7 @@ class AccountsService(ServiceBase):
         return self.links.set_paperless(self._me(), account_id, paperless)
 
     @rpc
+    @idempotent
     def grant_access(self, account_id: Any, phone: Any = None, email: Any = None,
                      access: Any = "read") -> dict[str, Any]:
         """The holder gives a registered user read-only or full access."""
@@ -107,6 +112,7 @@ class AccountsService(ServiceBase):
         self.links.revoke(self._me(), account_id, user_id)
 
     @rpc
+    @idempotent
     def request_contract(self, branch: Any, full_name: Any, address: Any, phone: Any = None,
                          comment: Any = None) -> dict[str, Any]:
         """«Заключить договор» for a customer without an account."""
@@ -144,14 +150,26 @@ class AccountsService(ServiceBase):
 
     @rpc
     def check_access(self, account_id: Any, need: str = "read") -> dict[str, Any]:
-        """The ownership rule for every service: may the caller act on this account?
+        """The ownership rule: may the caller act on this account? The other services keep
+        a copy of the grants (shared/grants.py) and ask this only for one they do not know
+        yet; ``version`` places the answer among the grant's events.
 
         ``need`` is 'read' or 'full' (submit readings, pay). Raises NotFound when the account
         is not the caller's, Forbidden when the access is read-only."""
-        link = self.links.access(self._me(), account_id, need)
+        links = self.links
+        link = links.access(self._me(), account_id, need)
         return {"account_id": link.account_id, "number": link.account.number,
                 "branch": link.account.branch, "role": link.role, "access": link.access,
-                "tariff_category": link.account.tariff_category}
+                "tariff_category": link.account.tariff_category,
+                "version": links.grant_version(link)}
+
+    @rpc
+    def grants_page(self, after_id: Any = 0, limit: Any = 500) -> dict[str, Any]:
+        """Internal, for the services that keep a copy of the grants (the gateway never
+        routes it): every link user↔account with id above ``after_id``, in the
+        account_linked shape with its version, and ``next_after_id`` (None after the last
+        page). They load it once at start, then follow the events (shared/grants.py)."""
+        return grants.page(self.db, after_id, limit)
 
     @rpc
     def bill_card(self, number: Any, branch: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.consumers import ProcessedEventMixin
 from shared.db import UTCDateTime
+from shared.idempotency import IdempotencyKeyMixin
 from shared.outbox import OutboxMixin
 
 
@@ -141,7 +142,8 @@ class Session(AuthBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
     client_ip: Mapped[str | None] = mapped_column(String(64))
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # indexed: every service's revocation catch-up asks for the recent ones
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped[User] = relationship()
@@ -166,3 +168,7 @@ class Outbox(OutboxMixin, AuthBase):
 
 class ProcessedEvent(ProcessedEventMixin, AuthBase):
     pass
+
+
+class IdempotencyKey(IdempotencyKeyMixin, AuthBase):
+    """A creating request's Idempotency-Key and its first answer (shared.idempotency)."""

@@ -7,12 +7,15 @@ from typing import Any
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
+from services.auth.domain import consent
 from services.auth.domain.flows import AuthFlows, Deps
 from services.auth.domain.sessions import Signer
 from services.auth.models import Outbox
+from services.auth.models import IdempotencyKey
 from shared.clock import ClockProvider
 from shared.context import RequestContext
 from shared.db import Database
+from shared.idempotency import Idempotency, idempotent
 from shared.notify import NotifierProvider
 from shared.outbox import record_event
 from shared.service import OutboxProvider, ServiceBase, rpc
@@ -30,6 +33,7 @@ class Keys(DependencyProvider):
         check(config)  # refuses CAPTCHA_TEST_ANSWER in production, before anything serves
         if not config.get("SECRET_KEY"):
             raise ConfigurationError("SECRET_KEY is empty")
+        consent.document(config["PD_CONSENT_VERSION"])  # no text to show: refuse to start
         self.signer = Signer.from_config(config, signing_key(config))
         self.public_key = verification_key(config)
 
@@ -47,6 +51,7 @@ class AuthService(ServiceBase):
     outbox = OutboxProvider(Outbox)
     clock = ClockProvider()
     request = RequestContext()
+    idempotency = Idempotency(IdempotencyKey)  # Idempotency-Key of creating calls
     notifier = NotifierProvider()
     keys = Keys()
 
@@ -62,7 +67,7 @@ class AuthService(ServiceBase):
 
     @rpc
     def consent(self) -> dict[str, Any]:
-        """Which personal-data consent version a new user must accept."""
+        """The personal-data consent a new user must accept: version, date, title, text."""
         return self.flows.consent()
 
     @rpc
@@ -91,6 +96,7 @@ class AuthService(ServiceBase):
         return self.flows.verify_registration_code(verification_id, code)
 
     @rpc
+    @idempotent
     def complete_phone_registration(self, registration_token: Any, password: Any,
                                     password_confirmation: Any, consent_version: Any
                                     ) -> dict[str, Any]:
@@ -107,6 +113,7 @@ class AuthService(ServiceBase):
                                          captcha_answer, consent_version)
 
     @rpc
+    @idempotent
     def confirm_email(self, token: Any) -> dict[str, Any]:
         """Follows the e-mail link: creates the account and returns tokens."""
         return self.flows.confirm_email(token)
@@ -174,6 +181,17 @@ class AuthService(ServiceBase):
         return self.flows.confirm_phone_change(self.request.principal(), verification_id, code)
 
     @rpc
+    def change_login_email(self, password: Any, new_email: Any) -> dict[str, Any]:
+        """The caller's new login e-mail: a confirmation link to it, a notice to the old one;
+        the change takes effect when the link is followed (confirm_login_email)."""
+        return self.flows.change_login_email(self.request.principal(), password, new_email)
+
+    @rpc
+    def confirm_login_email(self, token: Any) -> dict[str, Any]:
+        """The link from the letter to the new address: it becomes the login e-mail."""
+        return self.flows.confirm_login_email(token)
+
+    @rpc
     def export_my_data(self) -> dict[str, Any]:
         """Everything auth keeps about the caller (152-ФЗ request)."""
         return self.flows.export(self.request.principal())
@@ -190,6 +208,7 @@ class AuthService(ServiceBase):
         return self.flows.revocations_since(float(seconds))
 
     @rpc
+    @idempotent
     def create_user(self, role: str, password: str, phone: str | None = None,
                     email: str | None = None) -> dict[str, Any]:
         """Creates a user of any role; only an admin may call it."""

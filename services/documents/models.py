@@ -10,6 +10,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.consumers import ProcessedEventMixin
 from shared.db import UTCDateTime
+from shared.grants import AccountGrantMixin, GrantsLoadMixin
+from shared.idempotency import IdempotencyKeyMixin
 from shared.outbox import OutboxMixin
 
 
@@ -77,3 +79,15 @@ class Outbox(OutboxMixin, DocumentsBase):
 
 class ProcessedEvent(ProcessedEventMixin, DocumentsBase):
     pass
+
+
+class AccountGrant(AccountGrantMixin, DocumentsBase):
+    """Who may act on which account: a copy of accounts' grants (shared/grants.py)."""
+
+
+class AccountGrantsLoad(GrantsLoadMixin, DocumentsBase):
+    pass
+
+
+class IdempotencyKey(IdempotencyKeyMixin, DocumentsBase):
+    """A creating request's Idempotency-Key and its first answer (shared.idempotency)."""

@@ -12,14 +12,18 @@ from sqlalchemy import delete
 from services.documents.domain import bill_pdf, bills, document_types
 from services.documents.domain.bill import Bill, DocumentError
 from services.documents.domain.submissions import Submissions
-from services.documents.models import Document, Outbox, PaperlessSubscriber, ProcessedEvent
+from services.documents.models import (AccountGrant, AccountGrantsLoad, Document, Outbox,
+                                       PaperlessSubscriber, ProcessedEvent)
+from services.documents.models import IdempotencyKey
 from shared.blocking import offload
 from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.deadlines import RpcProxy
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound
+from shared.idempotency import Idempotency, idempotent
+from shared.grants import GrantsMixin
 from shared.service import OutboxProvider, ServiceBase, rpc
 from shared.storage import StoreProvider
 
@@ -32,17 +36,20 @@ def _render(bill: Bill) -> bytes:
     return offload(bill_pdf.render, bill)
 
 
-class DocumentsService(ServiceBase):
+class DocumentsService(GrantsMixin, ServiceBase):
     """Bills (PDF, QR) from the other services' data; customers' documents and their review."""
 
     name = "documents"
     processed_events = ProcessedEvent
+    grant_model = AccountGrant
+    grants_load_model = AccountGrantsLoad
 
     config = Config()
     db = Database("documents", MIGRATIONS)
     outbox = OutboxProvider(Outbox)
     clock = ClockProvider()
     request = RequestContext()
+    idempotency = Idempotency(IdempotencyKey)  # Idempotency-Key of creating calls
     store = StoreProvider("documents")
     accounts = RpcProxy("accounts")
     readings = RpcProxy("readings")
@@ -53,12 +60,9 @@ class DocumentsService(ServiceBase):
         return Submissions(self.work(), self.store)
 
     def _account(self, account_id: Any, need: str = "read") -> dict[str, Any]:
-        """The one ownership rule lives in accounts: ask it (the caller's token travels in
-        the context); its answer names the account by number and branch."""
-        self.request.principal()
-        if isinstance(account_id, bool) or not isinstance(account_id, int):
-            raise ValidationFailed("Неверный лицевой счёт", {"account_id": "must be an integer"})
-        return self.accounts.check_access(account_id=account_id, need=need)
+        """Accounts' ownership rule, decided on documents' copy of the grants
+        (shared/grants.py); the grant names the account by number and branch."""
+        return self.allowed(account_id, need)
 
     def _document(self, document_id: Any, need: str, staff: bool = False,
                   lock: bool = False) -> Document:
@@ -67,10 +71,9 @@ class DocumentsService(ServiceBase):
         principal = self.request.principal()
         submissions = self.submissions
         account_id = submissions.get(document_id).account_id
-        self.db.rollback()  # hold no transaction (on SQLite: the write lock) across the RPC
         if not (staff and principal.role in STAFF):
             try:
-                self.accounts.check_access(account_id=account_id, need=need)
+                self.allowed(account_id, need)
             except NotFound:
                 raise NotFound("Документ не найден",
                                {"document_id": "no such document"}) from None
@@ -113,6 +116,7 @@ class DocumentsService(ServiceBase):
         return list(document_types.load().values())
 
     @rpc
+    @idempotent
     def upload_document(self, account_id: Any, doc_type: Any = None, filename: Any = None,
                         content_base64: Any = None) -> dict[str, Any]:
         """A scan or photo (JPEG, PNG or PDF, checked by content) of a document for the

@@ -11,6 +11,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.consumers import ProcessedEventMixin
 from shared.db import Money, UTCDateTime
+from shared.grants import AccountGrantMixin, GrantsLoadMixin
+from shared.idempotency import IdempotencyKeyMixin
 from shared.outbox import OutboxMixin
 
 PAYMENT_STATUSES = ("created", "requires_action", "pending", "succeeded", "failed",
@@ -203,3 +205,15 @@ class Outbox(OutboxMixin, PaymentsBase):
 
 class ProcessedEvent(ProcessedEventMixin, PaymentsBase):
     pass
+
+
+class AccountGrant(AccountGrantMixin, PaymentsBase):
+    """Who may act on which account: a copy of accounts' grants (shared/grants.py)."""
+
+
+class AccountGrantsLoad(GrantsLoadMixin, PaymentsBase):
+    pass
+
+
+class IdempotencyKey(IdempotencyKeyMixin, PaymentsBase):
+    """A creating request's Idempotency-Key and its first answer (shared.idempotency)."""

@@ -14,12 +14,14 @@ from nameko.timer import timer
 from sqlalchemy import select
 
 from services.payments.dependencies import Providers
-from services.payments.domain import accrual, autopay, calendar, history, ledger, tariffs
+from services.payments.domain import (accrual, autopay, calendar, erasure, history, ledger,
+                                      tariffs)
 from services.payments.domain.checkout import Checkout
 from services.payments.domain.key_rates import DEFAULT_PATH, load_key_rates
-from services.payments.models import (Customer, LedgerAccount, Link, Outbox, Payment,
-                                      ProcessedEvent)
+from services.payments.models import (AccountGrant, AccountGrantsLoad, Customer, LedgerAccount,
+                                      Link, Outbox, Payment, ProcessedEvent)
 from services.payments.providers.base import InvalidCard, ProviderError, SignatureInvalid
+from services.payments.models import IdempotencyKey
 from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
@@ -27,6 +29,9 @@ from shared.db import Database
 from shared.deadlines import RpcProxy
 from shared.errors import (BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized,
                            ValidationFailed)
+from shared.events import parse_envelope
+from shared.grants import GrantsMixin
+from shared.idempotency import Idempotency, idempotent
 from shared.service import OutboxProvider, ServiceBase, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -58,17 +63,20 @@ def parse_day(value: object, field: str) -> date | None:
         raise ValidationFailed("Дата в формате ГГГГ-ММ-ДД", {field: "YYYY-MM-DD"}) from None
 
 
-class PaymentsService(ServiceBase):
+class PaymentsService(GrantsMixin, ServiceBase):
     """Charges, debt and penalties per account; card payments through a provider."""
 
     name = "payments"
     processed_events = ProcessedEvent
+    grant_model = AccountGrant
+    grants_load_model = AccountGrantsLoad
 
     config = Config()
     db = Database("payments", MIGRATIONS)
     outbox = OutboxProvider(Outbox)
     clock = ClockProvider()
     request = RequestContext()
+    idempotency = Idempotency(IdempotencyKey)  # Idempotency-Key of creating calls
     providers = Providers()
     accounts = RpcProxy("accounts")
 
@@ -84,11 +92,10 @@ class PaymentsService(ServiceBase):
         return Checkout(self.work(), self.providers.get(self.db))
 
     def _account(self, account_id: Any, need: str = "read") -> LedgerAccount:
-        """The one ownership rule lives in accounts: ask it; keep what it tells of the account."""
-        self.request.principal()
-        if isinstance(account_id, bool) or not isinstance(account_id, int):
-            raise ValidationFailed("Неверный лицевой счёт", {"account_id": "must be an integer"})
-        access = self.accounts.check_access(account_id=account_id, need=need)
+        """Accounts' ownership rule, decided on payments' copy of the grants
+        (shared/grants.py). The tariff category follows accounts' and billing's events (and
+        accounts' answer when it was asked now)."""
+        access = self.allowed(account_id, need)
         account = ledger.ensure_account(self.db, access["number"], access["branch"], account_id,
                                         access.get("tariff_category"))
         self.db.commit()
@@ -117,7 +124,7 @@ class PaymentsService(ServiceBase):
             raise ValidationFailed("Период в формате ГГГГ-ММ", {"period": "YYYY-MM"}) from None
         table = tariffs.load(self.config["TARIFFS_FILE"])
         return tariffs.charge_for(tariffs.tariff_on(table, account.tariff_category, day),
-                                  consumption)
+                                  consumption, day.month)
 
     @rpc
     def statement(self, account_id: Any) -> dict[str, Any]:
@@ -230,6 +237,7 @@ class PaymentsService(ServiceBase):
             raise Conflict(exc.message, {"payment": exc.code}) from None
 
     @rpc
+    @idempotent
     def pay(self, idempotency_key: Any, items: Any, save_card: Any = False,
             card_ref: Any = None) -> dict[str, Any]:
         """Start a card payment of debt and/or penalties over one or several accounts. The
@@ -393,6 +401,7 @@ class PaymentsService(ServiceBase):
     # ---- operators -----------------------------------------------------------------------
 
     @rpc
+    @idempotent
     def refund(self, payment_id: Any, amount: Any, reason: Any) -> dict[str, Any]:
         """An operator returns an overpayment or a double payment to the card."""
         operator = self.request.principal("operator", "admin")
@@ -440,14 +449,31 @@ class PaymentsService(ServiceBase):
             self.db.merge(Link(user_id=p["user_id"], account_id=p["account_id"],
                                number=p["number"], branch=p["branch"], access=p["access"]))
             # The ledger learns the portal's id of the account here, once, not on every read.
-            ledger.ensure_account(self.db, p["number"], p["branch"], p["account_id"])
+            ledger.ensure_account(self.db, p["number"], p["branch"], p["account_id"],
+                                  p.get("tariff_category"))
         self.handle_event(body, link)
+
+    @reliable_event_handler("billing", "account_upserted")
+    def on_account_upserted(self, body: dict[str, Any]) -> None:
+        """Billing set the account's tariff category (payments prices by it)."""
+        self.handle_event(body, lambda p: ledger.ensure_account(
+            self.db, p["number"], p["branch"], category=p["tariff_category"]))
 
     @reliable_event_handler("accounts", "account_category_changed")
     def on_account_category_changed(self, body: dict[str, Any]) -> None:
         """A document accepted for the account changed its tariff category: price by it."""
         self.handle_event(body, lambda p: ledger.ensure_account(
             self.db, p["number"], p["branch"], p["account_id"], p["tariff_category"]))
+
+    @reliable_event_handler("auth", "user_deleted")
+    def forget_user_cards(self, body: dict[str, Any]) -> None:
+        """152-ФЗ: automatic payments off, saved cards detached at the provider, card refs
+        cleared; payment records stay for accounting (see domain/erasure.py). Not claimed by
+        event id (one claim per id serves one handler of an event): repeating changes nothing."""
+        user_id = parse_envelope(body)["payload"]["user_id"]
+        provider = self.providers.get(self.db)
+        self._provider_call(lambda: erasure.forget_user(self.db, provider, user_id,
+                                                        self.clock.now()))
 
     @reliable_event_handler("accounts", "account_unlinked")
     def on_account_unlinked(self, body: dict[str, Any]) -> None:

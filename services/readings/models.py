@@ -8,6 +8,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.consumers import ProcessedEventMixin
 from shared.db import UTCDateTime
+from shared.grants import AccountGrantMixin, GrantsLoadMixin
+from shared.idempotency import IdempotencyKeyMixin
 from shared.outbox import OutboxMixin
 
 SOURCES = ("manual", "photo", "automatic", "inspector", "estimated")
@@ -94,3 +96,15 @@ class Outbox(OutboxMixin, ReadingsBase):
 
 class ProcessedEvent(ProcessedEventMixin, ReadingsBase):
     pass
+
+
+class AccountGrant(AccountGrantMixin, ReadingsBase):
+    """Who may act on which account: a copy of accounts' grants (shared/grants.py)."""
+
+
+class AccountGrantsLoad(GrantsLoadMixin, ReadingsBase):
+    pass
+
+
+class IdempotencyKey(IdempotencyKeyMixin, ReadingsBase):
+    """A creating request's Idempotency-Key and its first answer (shared.idempotency)."""

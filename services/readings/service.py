@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from services.readings.domain import reminders, rules
+from services.readings.domain import photos, reminders, rules
 from services.readings.domain.submissions import Readings, require_int
-from services.readings.models import Outbox, ProcessedEvent
+from services.readings.models import AccountGrant, AccountGrantsLoad, Outbox, ProcessedEvent
+from services.readings.models import IdempotencyKey
 from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
@@ -19,23 +20,29 @@ from shared.db import Database
 from shared.deadlines import RpcProxy
 from shared.errors import NotFound, ValidationFailed
 from shared.events import parse_envelope
+from shared.grants import GrantsMixin
+from shared.idempotency import Idempotency, idempotent
 from shared.service import OutboxProvider, ServiceBase, optional_call, rpc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 REMINDER_INTERVAL = 3600  # seconds; the reminder itself goes out once per account and period
+PHOTO_PURGE_INTERVAL = 600  # seconds: attempts outlive PHOTO_RETENTION_HOURS by at most this
 
 
-class ReadingsService(ServiceBase):
+class ReadingsService(GrantsMixin, ServiceBase):
     """Meter readings: submission rules, billing's decisions, history."""
 
     name = "readings"
     processed_events = ProcessedEvent
+    grant_model = AccountGrant
+    grants_load_model = AccountGrantsLoad
 
     config = Config()
     db = Database("readings", MIGRATIONS)
     outbox = OutboxProvider(Outbox)
     clock = ClockProvider()
     request = RequestContext()
+    idempotency = Idempotency(IdempotencyKey)  # Idempotency-Key of creating calls
     accounts = RpcProxy("accounts")
     auth = RpcProxy("auth")
     payments = RpcProxy("payments")
@@ -45,11 +52,12 @@ class ReadingsService(ServiceBase):
         return Readings(self.work())
 
     def _allowed(self, account_id: Any, need: str) -> int:
-        """The one ownership rule lives in accounts: ask it (the caller's token travels along).
-        An account whose meters never came by event (a CSV-loaded registry) gets them now."""
+        """Accounts' ownership rule, decided on readings' copy of the grants
+        (shared/grants.py). An account whose meters never came by event (a CSV-loaded
+        registry) gets them now, from accounts."""
         self.request.principal()
         account_id = require_int(account_id)
-        self.accounts.check_access(account_id=account_id, need=need)
+        self.allowed(account_id, need)
         self._know_account(account_id,
                            lambda: self.accounts.account_meters(account_id=account_id))
         return account_id
@@ -73,9 +81,8 @@ class ReadingsService(ServiceBase):
     def window(self) -> dict[str, Any]:
         """When readings are taken: open today or not, and this (or the next) window's dates
         (the cabinet's home shows them next to «Передать показания»)."""
-        window = rules.Window(self.config["READING_WINDOW_START_DAY"],
-                              self.config["READING_WINDOW_END_DAY"])
-        return window.view(self.clock.now().date())
+        window = rules.window_from(self.config)
+        return window.view(window.today(self.clock.now()))
 
     def _estimate(self, account_id: int, preview: dict[str, Any]) -> dict[str, Any] | None:
         """The charge for this consumption at the account's tariff, from payments; None when
@@ -94,6 +101,7 @@ class ReadingsService(ServiceBase):
         return {**preview, "estimate": self._estimate(account_id, preview)}
 
     @rpc
+    @idempotent
     def submit(self, account_id: Any, meter_serial: Any, values: Any, confirm: Any = False,
                photo_id: Any = None) -> dict[str, Any]:
         """ПЕРЕДАЧА ПОКАЗАНИЙ: one value per zone of one meter, for this period (with the
@@ -103,6 +111,7 @@ class ReadingsService(ServiceBase):
                                     values, confirm, photo_id)
 
     @rpc
+    @idempotent(ignore=("captcha_id", "captcha_answer"))
     def quick_submit(self, number: Any, branch: Any, proof: Any, captcha_id: Any,
                      captcha_answer: Any, meter_serial: Any, values: Any, confirm: Any = False,
                      photo_id: Any = None) -> dict[str, Any]:
@@ -116,6 +125,7 @@ class ReadingsService(ServiceBase):
                                     photo_id)
 
     @rpc
+    @idempotent
     def read_photo(self, account_id: Any, image_base64: Any) -> dict[str, Any]:
         """A photo of a filled-in bill (or of the meter) → the account number, meter serial
         and zone readings found, each with a confidence, to fill the form. Nothing is
@@ -177,9 +187,20 @@ class ReadingsService(ServiceBase):
     @timer(interval=REMINDER_INTERVAL)
     def remind_missing_readings(self) -> int:
         """Before the window closes: an event per account still without a reading."""
-        window = rules.Window(self.config["READING_WINDOW_START_DAY"],
-                              self.config["READING_WINDOW_END_DAY"])
-        return reminders.remind_missing(self.work(), window, self.config["READING_REMINDER_DAYS"])
+        return reminders.remind_missing(self.work(), rules.window_from(self.config),
+                                        self.config["READING_REMINDER_DAYS"])
+
+    @timer(interval=PHOTO_PURGE_INTERVAL)
+    def purge_photo_attempts(self) -> int:
+        """Bill photos that did not become a reading are deleted after PHOTO_RETENTION_HOURS."""
+        return photos.purge_attempts(self.db, self.config, self.clock.now())
+
+    @reliable_event_handler("auth", "user_deleted")
+    def forget_user_photos(self, body: dict[str, Any]) -> None:
+        """152-ФЗ: the deleted user's photos go, their readings stay without their user id.
+        Not claimed by event id (one claim per id serves one handler of an event): doing it
+        again changes nothing."""
+        photos.forget_user(self.db, parse_envelope(body)["payload"]["user_id"])
 
     @reliable_event_handler("billing", "reading_rejected")
     def on_reading_rejected(self, body: dict[str, Any]) -> None:

@@ -9,6 +9,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.consumers import ProcessedEventMixin
 from shared.db import UTCDateTime
+from shared.grants import AccountGrantMixin, GrantsLoadMixin
+from shared.idempotency import IdempotencyKeyMixin
 from shared.outbox import OutboxMixin
 
 
@@ -125,3 +127,15 @@ class Outbox(OutboxMixin, RequestsBase):
 
 class ProcessedEvent(ProcessedEventMixin, RequestsBase):
     pass
+
+
+class AccountGrant(AccountGrantMixin, RequestsBase):
+    """Who may act on which account: a copy of accounts' grants (shared/grants.py)."""
+
+
+class AccountGrantsLoad(GrantsLoadMixin, RequestsBase):
+    pass
+
+
+class IdempotencyKey(IdempotencyKeyMixin, RequestsBase):
+    """A creating request's Idempotency-Key and its first answer (shared.idempotency)."""

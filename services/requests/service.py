@@ -9,12 +9,15 @@ from nameko.dependency_providers import Config
 
 from services.requests.domain import catalogue
 from services.requests.domain.orders import Orders
-from services.requests.models import Outbox, ProcessedEvent
+from services.requests.models import AccountGrant, AccountGrantsLoad, Outbox, ProcessedEvent
+from services.requests.models import IdempotencyKey
 from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
 from shared.context import RequestContext
 from shared.db import Database
 from shared.deadlines import RpcProxy
+from shared.idempotency import Idempotency, idempotent
+from shared.grants import GrantsMixin
 from shared.service import OutboxProvider, ServiceBase, rpc
 from shared.storage import StoreProvider
 
@@ -22,17 +25,20 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 STAFF = ("operator", "admin")
 
 
-class RequestsService(ServiceBase):
+class RequestsService(GrantsMixin, ServiceBase):
     """Orders of electrical works: catalogue, requests, conversation, attachments."""
 
     name = "requests"
     processed_events = ProcessedEvent
+    grant_model = AccountGrant
+    grants_load_model = AccountGrantsLoad
 
     config = Config()
     db = Database("requests", MIGRATIONS)
     outbox = OutboxProvider(Outbox)
     clock = ClockProvider()
     request = RequestContext()
+    idempotency = Idempotency(IdempotencyKey)  # Idempotency-Key of creating calls
     store = StoreProvider("requests")
     accounts = RpcProxy("accounts")
 
@@ -77,19 +83,20 @@ class RequestsService(ServiceBase):
     # ---- the customer --------------------------------------------------------------------
 
     @rpc
+    @idempotent
     def create(self, work: Any = None, message: Any = None, contact_phone: Any = None,
                account_id: Any = None, branch: Any = None, address: Any = None,
                preferred_time: Any = None, attachments: Any = None) -> dict[str, Any]:
         """«+ Заказать услугу». The account must be the caller's with full access
-        (accounts.check_access); without one, a branch and an address."""
+        (accounts' rule, on requests' copy of the grants: shared/grants.py); without one, a
+        branch and an address."""
         user_id = self._me()
         data = {"work": work, "message": message, "contact_phone": contact_phone,
                 "account_id": account_id, "branch": branch, "address": address,
                 "preferred_time": preferred_time, "attachments": attachments}
         return self.orders.create(
             user_id, data,
-            account_of=lambda account: self.accounts.check_access(account_id=account,
-                                                                  need="full"),
+            account_of=lambda account: self.allowed(account, "full"),
             branch_codes=lambda: {b["code"] for b in self.accounts.branches()["branches"]})
 
     @rpc
@@ -108,6 +115,7 @@ class RequestsService(ServiceBase):
         return self.orders.cancel(self._me(), request_id, {"reason": reason})
 
     @rpc
+    @idempotent
     def post_message(self, request_id: Any, text: Any = None, attachments: Any = None
                      ) -> dict[str, Any]:
         """The customer writes in the request's conversation, with files."""
@@ -176,6 +184,7 @@ class RequestsService(ServiceBase):
         return self._step(request_id, "reject", reason=reason)
 
     @rpc
+    @idempotent
     def reply(self, request_id: Any, text: Any = None, attachments: Any = None
               ) -> dict[str, Any]:
         """Operators: a message to the customer, with files."""

@@ -156,12 +156,21 @@ def test_without_javascript_captcha_refresh_and_resend_cooldown(no_js_page: Page
         re.compile(r"можно через \d+\sс"))
 
 
-def test_consent_page(page: Page) -> None:
+def test_consent_page(page: Page, stack: Stack) -> None:
     page.goto("/consent")
     expect(page.get_by_role("heading", name="Согласие на обработку персональных данных")
            ).to_be_visible()
     expect(page.get_by_test_id("consent-version")).to_contain_text(
         re.compile(r"Редакция от \d\d\.\d\d\.\d{4}"))
+    # The text is the API's (GET /auth/consent), the one whose acceptance auth records.
+    consent = stack.api("GET", "/auth/consent").json()
+    expect(page.get_by_test_id("consent-version")).to_contain_text(
+        ".".join(reversed(consent["date"].split("-"))))
+    expect(page.get_by_role("heading", name="1. Какие данные")).to_be_visible()
+    expect(page.get_by_test_id("consent-text")).to_contain_text("152-ФЗ «О персональных данных»")
+    expect(page.get_by_test_id("consent-text").get_by_role(
+        "link", name="contact@nesk.ru")).to_have_attribute(
+        "href", "mailto:contact@nesk.ru")
 
 
 # ---- registration by e-mail ------------------------------------------------------------------

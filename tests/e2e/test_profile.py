@@ -215,6 +215,32 @@ def test_phone_change_with_the_sms_code(signed_in: Page, stack: Any, customer: d
     log_in(page, phone, customer["password"])
 
 
+def test_login_email_change_by_the_link_to_the_new_address(signed_in: Page, stack: Any,
+                                                           customer: dict) -> None:
+    page = signed_in
+    page.goto("/profile/security")
+    expect(page.get_by_test_id("login-email")).to_contain_text("не указан")
+    email = f"login-{customer['phone'][2:]}@example.ru"
+    page.get_by_label("Новый адрес для входа").fill(email)
+    page.get_by_label("Текущий пароль").fill("не тот пароль")
+    page.get_by_role("button", name="Подтвердить по e-mail").click()
+    expect(page.get_by_test_id("error-email_password")).to_contain_text("неверно")
+    expect(page.get_by_label("Новый адрес для входа")).to_have_value(email)
+
+    page.get_by_label("Текущий пароль").fill(customer["password"])
+    page.get_by_role("button", name="Подтвердить по e-mail").click()
+    saved(page, f"Письмо отправлено на {email}")
+    expect(page.get_by_test_id("login-email")).to_contain_text("не указан")  # not yet
+
+    # The link from the letter, opened in the browser: the page's button confirms it.
+    page.goto(stack.mail_link(email, "/profile/login-email/confirm"))
+    saved(page, "Адрес для входа изменён")
+    expect(page.get_by_test_id("login-email")).to_contain_text(email)
+    signed = stack.api("POST", "/auth/login", json={"email": email,
+                                                    "password": customer["password"]})
+    assert signed.status_code == 200, signed.text
+
+
 def test_photo_upload_shows_in_the_header_and_can_be_deleted(signed_in: Page,
                                                              tmp_path: Path) -> None:
     page = signed_in

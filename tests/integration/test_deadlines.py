@@ -107,10 +107,12 @@ def test_a_service_drops_a_request_that_arrives_after_its_deadline(sys):
     assert _contract_requests(sys, address) == 0
 
 
-def test_a_dead_neighbour_answers_503_in_time_and_does_not_wedge_the_caller(sys):
-    """readings asks accounts (check_access) on every account route. With accounts gone, more
-    requests than readings has workers each answer 503 within the deadline, and readings still
-    answers its own ping afterwards (its workers were not left waiting for ever)."""
+def test_a_dead_neighbour_answers_in_time_and_does_not_wedge_the_caller(sys):
+    """readings asks accounts (check_access) for a grant its copy lacks (shared/grants.py).
+    With accounts gone, more requests than readings has workers each answer within the
+    deadline (404: the copy is complete, so a grant it lacks is none; 503: one that waited
+    for a worker past its deadline is dropped), and readings still answers its own ping
+    afterwards (its workers were not left waiting for ever)."""
     customer = register_by_phone(sys, new_phone())
     requests = int(sys.config.get("max_workers", 10)) + 2  # more than readings' workers
     app = create_app({**sys.config, "RPC_TIMEOUT": RPC_TIMEOUT, "GATEWAY_THREADS": requests})
@@ -124,7 +126,7 @@ def test_a_dead_neighbour_answers_503_in_time_and_does_not_wedge_the_caller(sys)
     try:
         with accounts_down(sys):
             answers = list(eventlet.GreenPool(requests).imap(history, range(requests)))
-            assert [status for status, _ in answers] == [503] * requests
+            assert {status for status, _ in answers} <= {404, 503}
             assert max(seconds for _, seconds in answers) < RPC_TIMEOUT + 1.5
             pool = sys.client.application.extensions["rpc"]
             assert pool.call("readings", "ping", {}, timeout=1) == {"service": "readings",

@@ -423,3 +423,22 @@ def test_the_batch_forms_and_announces_the_e_mailed_bills(sys):
                             "--period", period, "--quiet"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=240)
     assert again.returncode == 0 and "1 bills formed, 0 announced" in again.stdout, again.stdout
+
+
+def test_a_bill_paid_months_later_still_opens_with_what_was_owed_on_its_first_day(sys):
+    """Issue 16: a June bill printed «Переплата на начало периода 100,00» because a December
+    payment was credited to June. The opening line is what was true on 1 June."""
+    from tests.integration.test_payments import card, customer_with_debt, debt, pay
+    june = f"{month_day(sys, 6, 1):%Y-%m}"
+    tokens, account_id, _ = customer_with_debt(sys, {june: "100.00"})
+    payment = pay(sys, tokens, [{"account_id": account_id, "kind": "electricity",
+                                 "period": june, "amount": "100.00"}]).json
+    assert card(sys, tokens, payment).json["status"] == "succeeded"
+    penalties = debt(sys, tokens, account_id)["penalties"].replace(".", ",")
+
+    response = bill(sys, tokens, account_id, june)
+    assert response.status_code == 200, response.data[:300]
+    shown, _ = words(response.data)
+    assert "Переплата на начало периода" not in shown
+    assert ("Задолженность на начало периода 0,00 Начислено за период 100,00 Оплачено с "
+            f"начала периода 100,00 Пени {penalties} Итого к оплате, ₽ {penalties}") in shown

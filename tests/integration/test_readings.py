@@ -393,3 +393,15 @@ def test_the_window_dates_for_the_home_page(sys):
     window = sys.client.get(f"{API}/readings/window").json
     assert window["open"] is False and window["start"] == month_day(sys, -1, 15).isoformat()
     assert window["end"] == month_day(sys, -1, 25).isoformat()
+
+
+def test_the_window_opens_at_midnight_moscow_time_not_utc(sys):
+    """00:30 in Moscow on the 15th is 21:30 UTC on the 14th: the window is open (issue 16)."""
+    fifteenth = month_day(sys, -1, 15)
+    eve = datetime(fifteenth.year, fifteenth.month, fifteenth.day, tzinfo=timezone.utc)
+    sys.clock.advance(seconds=(eve.replace(hour=0) - sys.clock.now()).total_seconds() - 2.5 * 3600)
+    tokens, account_id, _ = customer_with_meter(sys)
+    assert sys.client.get(f"{API}/readings/window").json["open"] is True
+    response = submit(sys, tokens, account_id, [3007])
+    assert response.status_code == 201, response.json
+    assert response.json["period"] == f"{fifteenth:%Y-%m}"

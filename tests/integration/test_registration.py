@@ -160,8 +160,8 @@ def test_password_rules(sys, password, confirmation, field, reason):
 
 def test_consent_is_required_and_recorded(sys):
     token = _verified_token(sys)
-    assert sys.client.get(f"{API}/consent").json == {"document": "personal_data_processing",
-                                                     "version": CONSENT}
+    consent = sys.client.get(f"{API}/consent").json
+    assert (consent["document"], consent["version"]) == ("personal_data_processing", CONSENT)
     refused = sys.client.post(f"{API}/register/phone/complete", json={
         "registration_token": token, "password": PASSWORD, "password_confirmation": PASSWORD,
         "consent_version": "2019-01-01"})

@@ -226,3 +226,31 @@ def test_login_verifies_one_hash_for_a_wrong_password_and_an_unknown_identity(wo
     assert isinstance(wrong_error, Unauthorized) and isinstance(unknown_error, Unauthorized)
     assert_same_work(wrong, unknown)
     assert wrong.counts == {"argon2 verify": 1}
+
+
+def test_changing_the_login_email_to_a_taken_address_works_and_mails_alike(world, db, now):
+    """A signed-in customer cannot learn which addresses are registered by asking to sign
+    in with them: the same answer after the same work; the taken address's owner alone
+    reads, in the letter, that nothing changed (no link)."""
+    from services.auth.models import Session
+    from shared.tokens import Principal
+
+    measure, notifier = world
+    db.add(User(id="u-me", phone=NEW_PHONE, email="me@example.ru", role="customer",
+                password_hash=passwords._hasher.hash(PASSWORD), created_at=now))
+    db.add(Session(id="s-me", user_id="u-me", created_at=now, last_used_at=now))
+    db.commit()
+    me = Principal(user_id="u-me", role="customer", session_id="s-me", token_id="t")
+
+    def change(email: str) -> Callable[..., Any]:
+        return lambda f, c: f.change_login_email(me, PASSWORD, email)
+
+    taken, taken_answer = measure(change(KNOWN_EMAIL))
+    free, free_answer = measure(change(NEW_EMAIL))
+    assert_same_work(taken, free)
+    assert taken.counts == {"argon2 verify": 1, "token signed": 1, "email sent": 2}
+    assert {**taken_answer, "email": ""} == {**free_answer, "email": ""}
+    notice = next(body for channel, to, body in notifier.sent if to == KNOWN_EMAIL)
+    assert "уже используется" in notice and "token=" not in notice
+    link = next(body for channel, to, body in notifier.sent if to == NEW_EMAIL)
+    assert "/profile/login-email/confirm?token=" in link

@@ -114,17 +114,27 @@ def test_the_charges_debt_penalties_and_total_are_printed(page: Page):
             "Итого к оплате, ₽ 1 196,52 Оплатить до 10.12.2018") in page.text
 
 
+def text_of(**changes) -> str:
+    """The page's text for the sample bill with ``changes``."""
+    shown = Page(bill_pdf.render(dataclasses.replace(sample_bill(), **changes)))
+    try:
+        return shown.text
+    finally:
+        shown.close()
+
+
 def test_an_overpayment_is_shown_as_such_and_nothing_is_to_pay():
     # paid 2000.00 ahead: 250.00 owed before is now 1750.00 overpaid; 934.12 + 12.40 charged
-    bill = dataclasses.replace(sample_bill(), debt_at_start=Decimal("-1750.00"),
-                               total_due=Decimal("0.00"))
-    overpaid = Page(bill_pdf.render(bill))
-    try:
-        assert ("Переплата на начало периода 1 750,00 Начислено за период 934,12 Пени 12,40 "
-                "Итого к оплате, ₽ 0,00 Переплата (аванс) на следующий период 803,48") \
-            in overpaid.text
-    finally:
-        overpaid.close()
+    text = text_of(debt_at_start=Decimal("-1750.00"), total_due=Decimal("0.00"))
+    assert ("Переплата на начало периода 1 750,00 Начислено за период 934,12 Пени 12,40 "
+            "Итого к оплате, ₽ 0,00 Переплата (аванс) на следующий период 803,48") in text
+
+
+def test_a_payment_since_the_month_began_is_its_own_line_and_the_figures_add_up():
+    # 250.00 owed on the 1st stays 250.00; 300.00 paid since: 250 + 934.12 − 300 + 12.40
+    text = text_of(paid=Decimal("300.00"), total_due=Decimal("896.52"))
+    assert ("Задолженность на начало периода 250,00 Начислено за период 934,12 "
+            "Оплачено с начала периода 300,00 Пени 12,40 Итого к оплате, ₽ 896,52") in text
 
 
 def test_the_gis_identifier_and_the_tear_off_line_are_printed(page: Page):
@@ -258,7 +268,9 @@ def test_the_longest_bill_still_fits_one_page(caplog: pytest.LogCaptureFixture):
         meters=(meter,) * MAX_METERS,
         charges=(ZoneCharge(1, Decimal("99999"), Decimal("14.64"), Decimal("1463985.36")),)
         * MAX_CHARGES,
-        total_due=Decimal("8783912.16"))
+        total_due=Decimal("8783912.16"),
+        # the two optional rows too: «Оплачено с начала периода» and the advance
+        paid=Decimal("1.00"), debt_at_start=Decimal("-9000000.00"))
     with caplog.at_level(logging.WARNING):
         shown = Page(bill_pdf.render(bill))
     try:

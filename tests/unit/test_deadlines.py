@@ -12,6 +12,7 @@ import eventlet
 import pytest
 from amqp.exceptions import ConnectionForced
 from kombu.exceptions import OperationalError
+from nameko import rpc as nameko_rpc
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -96,14 +97,18 @@ def session():
     engine.dispose()
 
 
+def _commit_refused(session: Session) -> None:
+    session.execute(text("SELECT 1"))
+    with pytest.raises(DeadlineExceeded):
+        session.commit()
+
+
 def test_a_commit_after_the_deadline_is_refused(session):
     guard = DeadlineGuard()
     worker = _rpc_worker(time.time() - 0.01)
     guard.worker_setup(worker)
     try:
-        session.execute(text("SELECT 1"))
-        with pytest.raises(DeadlineExceeded):
-            session.commit()
+        _commit_refused(session)
     finally:
         guard.worker_teardown(worker)
     session.rollback()
@@ -249,3 +254,57 @@ def test_every_service_calls_its_neighbours_with_a_deadline():
         assert all(isinstance(p, deadlines.RpcProxy) for p in proxies), service.name
         assert isinstance(service.deadline, DeadlineGuard)
         assert all(isinstance(e, Rpc) for e in service.ping.nameko_entrypoints)
+
+
+# --- a broker lost under a running request (found by the fault-injection suite) -----------
+
+def _delivery(connected: bool) -> Any:
+    return SimpleNamespace(headers={"nameko.deadline": IN_TIME},
+                           channel=SimpleNamespace(connection=object() if connected else None))
+
+
+def test_a_commit_after_the_request_connection_dropped_is_refused(session):
+    """The broker stopped while the worker ran: the gateway answered 503 when its own
+    connection went, so the work must not be committed behind it."""
+    guard = DeadlineGuard()
+    message = _delivery(connected=True)
+    worker = SimpleNamespace(entrypoint=Rpc(), data=Rpc().unpack_message_headers(message))
+    assert dict(worker.data) == {"deadline": IN_TIME}  # the message is not an item: never sent on
+    guard.worker_setup(worker)
+    try:
+        session.execute(text("SELECT 1"))
+        session.commit()  # connected: goes through
+        message.channel.connection = None  # what py-amqp does to a channel of a lost connection
+        _commit_refused(session)
+    finally:
+        guard.worker_teardown(worker)
+        session.rollback()
+
+
+@pytest.mark.parametrize("error", [OperationalError("[Errno 111] ECONNREFUSED"),
+                                   ConnectionForced("shutdown"), ConnectionResetError()])
+def test_an_answer_the_broker_cannot_take_does_not_kill_the_service(error):
+    """nameko lets an error from sending the reply kill the container (the process exits)."""
+    entry = Rpc()
+    entry.method_name = "submit"
+    entry.container = SimpleNamespace(service_name="readings")
+    with mock.patch.object(nameko_rpc.Rpc, "handle_result", side_effect=error):
+        assert entry.handle_result(_delivery(False), None, {"id": 1}, None) == ({"id": 1}, None)
+
+
+def test_a_worker_whose_database_went_away_answers_503_not_500():
+    """pg_terminate_backend under a request: the gateway gets ServiceUnavailable (503)."""
+    from sqlalchemy.exc import OperationalError as DatabaseOperationalError
+
+    entry = Rpc()
+    entry.method_name = "submit"
+    entry.container = SimpleNamespace(service_name="readings")
+    lost = DatabaseOperationalError("SELECT 1", {}, Exception("terminating connection"))
+    with mock.patch.object(nameko_rpc.Rpc, "handle_result",
+                           side_effect=lambda message, ctx, result, exc_info: (result, exc_info)):
+        _, exc_info = entry.handle_result(_delivery(True), None, None, (type(lost), lost, None))
+        assert isinstance(exc_info[1], ServiceUnavailable) and exc_info[1].status == 503
+        assert exc_info[1].fields == {"service": "readings"}
+        bug = ValueError("a bug stays a 500")
+        _, exc_info = entry.handle_result(_delivery(True), None, None, (type(bug), bug, None))
+        assert exc_info[1] is bug

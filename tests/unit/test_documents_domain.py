@@ -98,6 +98,14 @@ def test_a_bill_is_assembled_from_what_the_services_answered():
     assert (bill.debt_at_start, bill.penalties, bill.total_due, bill.due_date) == (
         Decimal("250.00"), Decimal("12.40"), Decimal("1680.95"), date(2026, 12, 15))
     assert bill.debt_at_start + bill.charged + bill.penalties == bill.total_due
+    assert bill.paid == Decimal(0)  # payments' answer without "paid": nothing paid since
+
+
+def test_what_was_paid_since_the_month_began_comes_from_payments():
+    bill = bills.assemble(CARD, METERS, {**AMOUNTS, "paid": "300.00", "total_due": "1380.95"},
+                          "2026-11")
+    assert bill.paid == Decimal("300.00")
+    assert bill.debt_at_start + bill.charged + bill.penalties - bill.paid == bill.total_due
 
 
 def test_a_charge_without_lines_prints_as_one_line_at_the_average_price():

@@ -1,7 +1,7 @@
 """Phone numbers and e-mail addresses as users type them."""
 import pytest
 
-from shared.identities import normalize_email, normalize_phone
+from shared.identities import normalize_contact_phone, normalize_email, normalize_phone
 from shared.errors import ValidationFailed
 
 E164 = "+79181234567"
@@ -72,3 +72,33 @@ def test_email_custom_field_name():
     with pytest.raises(ValidationFailed) as info:
         normalize_email("nope", field="new_email")
     assert list(info.value.fields) == ["new_email"]
+
+
+# ---- contact numbers: landlines too (issue 16) -----------------------------------------------
+
+@pytest.mark.parametrize("raw", ["+7 861 255-55-55", "8 (861) 255-55-55", "88612555555",
+                                 "+78612555555", "(861) 255 55 55"])
+def test_krasnodar_landline_is_a_contact_number(raw):
+    assert normalize_contact_phone(raw) == "+78612555555"
+
+
+@pytest.mark.parametrize("raw", ["+7 (918) 123-45-67", "8 918 123 45 67"])
+def test_mobile_is_a_contact_number_too(raw):
+    assert normalize_contact_phone(raw) == E164
+
+
+def test_toll_free_number_is_not_a_contact_number():
+    # 8-800: nobody answers a customer's call-back there; phonenumbers says TOLL_FREE.
+    with pytest.raises(ValidationFailed) as info:
+        normalize_contact_phone("8 800 100-00-00", field="contact_phone")
+    assert info.value.fields == {"contact_phone": "not a mobile or landline number"}
+    assert "городского" in info.value.message
+
+
+@pytest.mark.parametrize("raw, reason", [("", "required"), (None, "required"),
+                                         ("abc", "not a phone number"),
+                                         ("+7 861 25", "not a valid number")])
+def test_contact_number_refusals_name_the_field(raw, reason):
+    with pytest.raises(ValidationFailed) as info:
+        normalize_contact_phone(raw, field="extra_phones")
+    assert info.value.fields == {"extra_phones": reason}

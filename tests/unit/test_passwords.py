@@ -23,6 +23,17 @@ def test_password_is_required(password):
     assert reason(password) == {"password": "required"}
 
 
+@pytest.mark.parametrize("password", ["      ", " " * 12, "\t\t\t\t\t\t", "\u00a0" * 8,
+                                      " \n \n \n "])
+def test_blank_password_of_any_length_is_refused(password):
+    # Six spaces pass the length rule: the blank check names what is wrong instead.
+    assert reason(password) == {"password": "only whitespace"}
+
+
+def test_spaces_inside_a_real_password_are_kept():
+    assert check_new_password(" Kvartira 42 Svet ", " Kvartira 42 Svet ", 6) == " Kvartira 42 Svet "
+
+
 def test_minimum_length_comes_from_the_argument():
     assert reason("Zk4#q", min_length=6) == {"password": "shorter than 6 characters"}
     assert reason("Zk4#qWm9", min_length=10) == {"password": "shorter than 10 characters"}

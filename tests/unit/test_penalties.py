@@ -97,6 +97,50 @@ def test_worked_example_with_the_decree_dates_has_one_more_day() -> None:
     assert [x.days for x in result.charges[0].excluded] == [271, 184]
 
 
+def test_the_published_example_with_real_key_rates_by_the_day_of_payment() -> None:
+    result = compute(EXAMPLE_CHARGES, EXAMPLE_PAYMENTS, date(2024, 4, 18))
+
+    # The shipped key-rate table and decrees. 100.00 paid on 01.01.2020: no decree then, the key
+    # rate of that day, 6.25 %: 100 × 6.25 % × 60 / 300 = 1.25 and × 115 / 130 = 5.528…
+    # 900.00 unpaid on 18.04.2024 (16 %), under ПП №1681's cap: 9.5 % for every day, 2019
+    # included: 17.10 + 138.115… (09.09.2019–05.04.2020) + 298.592… (02.01.2021–31.03.2022)
+    # + 371.596… (02.10.2022–18.04.2024). Total 832.18.
+    assert result.total == D("832.18")
+    assert result.decree_rule == "payment_day"
+    assert [(l.date_from, l.date_to, l.rate, l.base, l.amount) for l in result.charges[0].lines] == [
+        (date(2019, 7, 11), date(2019, 9, 8), D("6.25"), D("100.00"), D("1.25")),
+        (date(2019, 7, 11), date(2019, 9, 8), D("9.50"), D("900.00"), D("17.10")),
+        (date(2019, 9, 9), date(2020, 1, 1), D("6.25"), D("100.00"), D("5.53")),
+        (date(2019, 9, 9), date(2020, 4, 5), D("9.50"), D("900.00"), D("138.12")),
+        (date(2021, 1, 2), date(2022, 3, 31), D("9.50"), D("900.00"), D("298.59")),
+        (date(2022, 10, 2), date(2024, 4, 18), D("9.50"), D("900.00"), D("371.60")),
+    ]
+
+
+def test_the_published_example_by_the_accrual_day_is_the_setting_s_other_reading() -> None:
+    result = compute(EXAMPLE_CHARGES, EXAMPLE_PAYMENTS, date(2024, 4, 18), by="accrual_day")
+
+    # Days before 28.02.2022 have no decree of their own: the 900.00 takes the key rate of its
+    # payment day, 16 %, uncapped, for 2019–2022. Total 1128.28.
+    assert result.total == D("1128.28")
+    assert result.decree_rule == "accrual_day"
+
+
+def test_the_explanation_says_which_reading_chose_the_decree() -> None:
+    data = explain(compute(EXAMPLE_CHARGES, EXAMPLE_PAYMENTS, date(2024, 4, 18)))
+
+    assert data["decree_rule"] == "payment_day"
+    assert "по дню оплаты" in data["decree_rule_note"]
+    capped = data["charges"][0]["lines"][1]["regime"]
+    assert (capped["kind"], capped["cap"]) == ("capped", "9.50") and "1681" in capped["decree"]
+    assert data["charges"][0]["lines"][0]["regime"]["kind"] == "key_rate"  # 2020, no decree
+
+
+def test_an_unknown_reading_is_refused() -> None:
+    with pytest.raises(ValueError):
+        compute(EXAMPLE_CHARGES, EXAMPLE_PAYMENTS, date(2024, 4, 18), by="whichever")
+
+
 # --- the 30th/31st and the 90th/91st days, the plain key rate (2019) --------------------
 
 
@@ -196,19 +240,53 @@ def test_the_flat_rate_of_2022_ignores_the_key_rate() -> None:
     assert result.total == D("19.00")
 
 
-def test_the_flat_rate_then_the_lower_of_nine_and_a_half_and_the_key_rate() -> None:
+def test_a_debt_paid_in_the_capped_term_is_capped_on_every_day_by_default() -> None:
     result = compute([Charge("2022-04", D("1000.00"))], [], date(2022, 10, 1))
 
-    # Unpaid on 01.10.2022, key rate 7.5 % that day. Day 31 is 11.06.2022, day 91 10.08.2022.
-    # 11.06–09.08: 1000 × 9.5 % × 60 / 300 = 19.00 (flat); 10.08–22.09: 1000 × 9.5 % × 44 / 130
-    # = 32.1538… (flat); 23.09–01.10: 1000 × 7.5 % × 9 / 130 = 5.1923… (min(9.5, 7.5)).
-    # Total 56.3461… → 56.35; the lines, rounded one by one, show 56.34.
+    # Unpaid on 01.10.2022 (taken as paid that day), key rate 7.5 % that day, under the capped
+    # rule of ПП №1681: min(9.5, 7.5) = 7.5 % for every day, the flat term's days included.
+    # Day 31 is 11.06.2022, day 91 10.08.2022. 11.06–09.08: 1000 × 7.5 % × 60 / 300 = 15.00;
+    # 10.08–01.10: 1000 × 7.5 % × 53 / 130 = 30.5769…; total 45.5769… → 45.58.
+    lines = result.charges[0].lines
+    assert [(l.date_from, l.date_to, l.fraction, l.rate, l.amount) for l in lines] == [
+        (date(2022, 6, 11), date(2022, 8, 9), "1/300", D("7.50"), D("15.00")),
+        (date(2022, 8, 10), date(2022, 10, 1), "1/130", D("7.50"), D("30.58")),
+    ]
+    assert {l.rule.kind for l in lines} == {"capped"}
+    assert result.total == D("45.58")
+    assert result.decree_rule == "payment_day"
+
+
+def test_by_the_accrual_day_the_flat_term_keeps_its_nine_and_a_half() -> None:
+    result = compute([Charge("2022-04", D("1000.00"))], [], date(2022, 10, 1), by="accrual_day")
+
+    # The other reading: each day's rule. 11.06–09.08: 1000 × 9.5 % × 60 / 300 = 19.00 (flat);
+    # 10.08–22.09: 1000 × 9.5 % × 44 / 130 = 32.1538… (flat); 23.09–01.10: 1000 × 7.5 % × 9 /
+    # 130 = 5.1923… (min(9.5, 7.5)). Total 56.3461… → 56.35; the lines, rounded one by one,
+    # show 56.34.
     assert [(l.date_from, l.date_to, l.fraction, l.rate, l.amount) for l in result.charges[0].lines] == [
         (date(2022, 6, 11), date(2022, 8, 9), "1/300", D("9.50"), D("19.00")),
         (date(2022, 8, 10), date(2022, 9, 22), "1/130", D("9.50"), D("32.15")),
         (date(2022, 9, 23), date(2022, 10, 1), "1/130", D("7.50"), D("5.19")),
     ]
     assert result.total == D("56.35")
+    assert result.decree_rule == "accrual_day"
+
+
+def test_a_debt_paid_in_the_flat_term_pays_nine_and_a_half_on_every_day() -> None:
+    # October 2021, due 10.11.2021, day 31 11.12.2021, day 91 09.02.2022; paid in full on
+    # 16.05.2022 (key rate 14 %): ПП №474 on the day of payment, 9.5 % for every day, 2021
+    # included. 1000 × 9.5 % × 60 / 300 = 19.00; 09.02–31.03.2022, 51 days (then ПП №497's
+    # moratorium): 1000 × 9.5 % × 51 / 130 = 37.2692…; total 56.2692… → 56.27.
+    paid = [Payment(date(2022, 5, 16), D("1000.00"))]
+
+    result = compute([Charge("2021-10", D("1000.00"))], paid, date(2022, 5, 16))
+
+    assert [(l.date_from, l.date_to, l.rate, l.rule.kind) for l in result.charges[0].lines] == [
+        (date(2021, 12, 11), date(2022, 2, 8), D("9.50"), "flat"),
+        (date(2022, 2, 9), date(2022, 3, 31), D("9.50"), "flat"),
+    ]
+    assert result.total == D("56.27")
 
 
 @pytest.mark.parametrize(
@@ -233,16 +311,23 @@ def test_the_plain_key_rate_returns_in_2027() -> None:
     shipped = load_key_rates()
     table = KeyRateTable(tuple(row for row in shipped.rows if row[0] <= date(2025, 12, 22)))
 
-    result = compute([Charge("2026-10", D("1000.00"))], [], date(2027, 1, 31), table)
+    by_payment_day = compute([Charge("2026-10", D("1000.00"))], [], date(2027, 1, 31), table)
+    by_accrual_day = compute([Charge("2026-10", D("1000.00"))], [], date(2027, 1, 31), table,
+                             by="accrual_day")
 
-    # October 2026 is due 16.11.2026 (the 15th a Sunday); day 31 is 17.12.2026. 17.12–31.12.2026
-    # (15 days) at min(9.5, 16) = 9.5: 4.75; 01.01–31.01.2027 (31 days) at 16 %, no decree:
-    # 1000 × 16 % × 31 / 300 = 16.533… Total 21.283… → 21.28.
-    assert [(l.date_from, l.date_to, l.rate, l.amount) for l in result.charges[0].lines] == [
+    # October 2026 is due 16.11.2026 (the 15th a Sunday); day 31 is 17.12.2026. Paid (taken as
+    # paid) on 31.01.2027, after the decrees: the key rate of 16 % for all 46 days,
+    # 1000 × 16 % × 46 / 300 = 24.533… → 24.53.
+    assert [(l.date_from, l.date_to, l.rate, l.amount) for l in by_payment_day.charges[0].lines] == [
+        (date(2026, 12, 17), date(2027, 1, 31), D("16.00"), D("24.53")),
+    ]
+    # By the accrual day, 17.12–31.12.2026 (15 days) at min(9.5, 16) = 9.5: 4.75; 01.01–
+    # 31.01.2027 (31 days) at 16 %: 16.533… Total 21.283… → 21.28.
+    assert [(l.date_from, l.date_to, l.rate, l.amount) for l in by_accrual_day.charges[0].lines] == [
         (date(2026, 12, 17), date(2026, 12, 31), D("9.50"), D("4.75")),
         (date(2027, 1, 1), date(2027, 1, 31), D("16.00"), D("16.53")),
     ]
-    assert result.total == D("21.28")
+    assert by_accrual_day.total == D("21.28")
 
 
 # --- moratoria ---------------------------------------------------------------------------
@@ -277,10 +362,10 @@ def test_moratorium_of_2022_covers_bills_for_periods_before_april_2022_only() ->
     assert (february.total, march.total) == (D("0.00"), D("0.00"))
     assert [(x.date_from, x.days) for x in february.excluded] == [(date(2022, 4, 10), 175)]
     assert [(x.date_from, x.days) for x in march.excluded] == [(date(2022, 5, 12), 143)]
-    # April's obligation arose after 01.04.2022: it accrues (56.35, worked above).
+    # April's obligation arose after 01.04.2022: it accrues (45.58, worked above).
     assert april.excluded == ()
-    assert april.total == D("56.35")
-    assert result.total == D("56.35")
+    assert april.total == D("45.58")
+    assert result.total == D("45.58")
 
 
 # --- due dates ---------------------------------------------------------------------------
@@ -395,7 +480,9 @@ def test_explain_gives_json_ready_lines() -> None:
     assert data["charges"][0]["lines"][0] == {
         "date_from": "2019-07-11", "date_to": "2019-09-08", "days": 60, "fraction": "1/300",
         "rate": "9.50", "base": "1000.00", "amount": "19.00",
+        "regime": {"kind": "key_rate", "cap": None, "decree": None, "date_from": None, "date_to": None},
     }
+    assert data["decree_rule"] is None  # a fixed rate of one's own: no decree chose it
     assert data["charges"][0]["excluded"][0] == {
         "date_from": "2020-04-06", "date_to": "2021-01-01", "days": 271, "decree": "ПП РФ №424 от 02.04.2020",
     }

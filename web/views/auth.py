@@ -8,6 +8,7 @@ picture when it comes back: the API spends a captcha on every try, right or wron
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from flask import (Blueprint, flash, redirect, render_template, request, session
 
 from web import session as web_session
 from web.api import ApiError
-from web.forms import FormErrors, checked, cleaned, errors_from, values
+from web.forms import FormErrors, checked, cleaned, errors_from, form_key, values
 
 bp = Blueprint("auth", __name__)
 
@@ -240,7 +241,8 @@ def register_password() -> Any:
     if request.method == "POST":
         form = {"consent": "on" if checked("consent") else ""}
         try:
-            tokens = web_session.public_call("POST", "/auth/register/phone/complete", json={
+            tokens = web_session.public_call("POST", "/auth/register/phone/complete",
+                                             idempotency_key=form_key(), json={
                 **cleaned({"registration_token": flow["registration_token"],
                            "password": request.form.get("password", ""),
                            "password_confirmation": request.form.get("password_confirmation",
@@ -293,10 +295,12 @@ def register_email_confirm() -> Any:
         return render_template("auth/confirm_email.html", token=token)
     try:
         tokens = web_session.public_call("POST", "/auth/register/email/confirm",
-                                         json=cleaned({"token": token}))
+                                         json=cleaned({"token": token}),
+                                         idempotency_key=form_key())
     except ApiError as exc:
-        if exc.status >= 500:
-            raise
+        if exc.status >= 500:  # the button again, with its key: pressing it again is safe
+            flash(exc.message, "error")
+            return render_template("auth/confirm_email.html", token=token), exc.status
         return _link_invalid(exc.message, "register", exc.status,
                              registered=exc.status == 409)
     web_session.sign_in(tokens)
@@ -306,8 +310,24 @@ def register_email_confirm() -> Any:
 
 @bp.get("/consent")
 def consent() -> Any:
-    """The text of the consent to the processing of personal data, with its version."""
-    return render_template("auth/consent.html", consent=_consent())
+    """The text of the consent to the processing of personal data, as the API gives it (the
+    very text auth records the acceptance of), with its date."""
+    document = _consent()
+    return render_template("auth/consent.html", consent=document,
+                           blocks=consent_blocks(document.get("text") or ""))
+
+
+def consent_blocks(text: str) -> list[tuple[str, str]]:
+    """The consent's plain text as ("h2" | "p", text) blocks: paragraphs are separated by
+    blank lines, and a one-line paragraph numbered «1. …» heads a section."""
+    blocks = []
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        one_line = "\n" not in paragraph.strip()
+        paragraph = " ".join(paragraph.split())
+        if paragraph:
+            heading = one_line and re.fullmatch(r"\d{1,2}\.\s.{1,80}", paragraph)
+            blocks.append(("h2" if heading else "p", paragraph))
+    return blocks
 
 
 def _consent() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from web.api import ApiError, Download
-from web.forms import FormErrors, errors_from
+from web.forms import FormErrors, errors_from, form_key, shown
 from web.session import call, login_required
 
 bp = Blueprint("documents", __name__)
@@ -96,7 +96,7 @@ def _social(errors: FormErrors | None = None, form: dict[str, str] | None = None
             docs = []
         accounts.append({**account, "documents": docs})
     return render_template("documents/social.html", tabs=_tabs(), current="social",
-                           accounts=accounts, errors=errors or FormErrors(),
+                           accounts=accounts, errors=shown(errors),
                            type_options=[(t["code"], t["title"]) for t in types],
                            account_options=[(a["id"], f"№ {a['number']}"
                                              + (f", {a['address']}" if a.get("address") else ""))
@@ -131,9 +131,9 @@ def upload() -> Any:
     try:
         call("POST", f"/accounts/{int(form['account'])}/documents", json={
             "doc_type": form["doc_type"], "filename": upload_file.filename,
-            "content_base64": base64.b64encode(raw).decode()})
+            "content_base64": base64.b64encode(raw).decode()}, idempotency_key=form_key())
     except ApiError as exc:
-        if exc.status >= 500 or exc.status == 401:
+        if exc.status == 401:
             raise
         errors = errors_from(exc, aliases={"content_base64": "file", "filename": "file",
                                            "account_id": "account"},

@@ -10,7 +10,7 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
 from werkzeug.wrappers import Response
 
 from web.api import ApiError
-from web.forms import FormErrors, checked, cleaned, errors_from, values
+from web.forms import FormErrors, checked, cleaned, errors_from, form_key, shown, values
 from web.labels import READING_STATUSES
 from web.session import call, call_all, login_required, public_call
 
@@ -92,10 +92,10 @@ def add_account() -> Any:
     form = values(*LINK_FIELDS)
     paperless = checked("paperless")
     try:
-        account = call("POST", "/accounts", json=cleaned(form))
+        account = call("POST", "/accounts", json=cleaned(form), idempotency_key=form_key())
     except ApiError as exc:
-        if exc.status in (401, 403) or exc.status >= 500:
-            raise
+        if exc.status in (401, 403):
+            raise  # a 503 comes back as the form, with its key: sending again links once
         errors = errors_from(exc, known=set(LINK_FIELDS))
         if exc.status == 429 and exc.retry_after:
             minutes = max(1, round(exc.retry_after / 60))
@@ -129,9 +129,10 @@ def contract() -> Any:
                                errors=FormErrors())
     form = values(*CONTRACT_FIELDS)
     try:
-        sent = call("POST", "/contract-requests", json=cleaned(form))
+        sent = call("POST", "/contract-requests", json=cleaned(form),
+                    idempotency_key=form_key())
     except ApiError as exc:
-        if exc.status in (401, 403) or exc.status >= 500:
+        if exc.status in (401, 403):
             raise
         return render_template("home/contract.html", branches=branches, form=form,
                                errors=errors_from(exc, known=set(CONTRACT_FIELDS))), exc.status
@@ -169,7 +170,7 @@ def _account(account_id: int) -> dict[str, Any]:
 def _account_page(account: dict[str, Any], errors: FormErrors | None = None,
                   form: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     return render_template("home/account.html", account=account, tariffs=TARIFFS,
-                           access_names=ACCESS, errors=errors or FormErrors(),
+                           access_names=ACCESS, errors=shown(errors),
                            form=form or {"access": "read"}), status
 
 
@@ -204,11 +205,12 @@ def grant(account_id: int) -> Any:
     """Give a registered person (by phone or e-mail) access to the account."""
     form = values(*TRUST_FIELDS)
     try:
-        call("POST", f"/accounts/{account_id}/trusted", json=cleaned(form))
+        call("POST", f"/accounts/{account_id}/trusted", json=cleaned(form),
+             idempotency_key=form_key())
     except ApiError as exc:
         if exc.status == 404 and "account_id" in exc.fields:
             abort(404)
-        if exc.status == 401 or exc.status >= 500:
+        if exc.status == 401:
             raise
         return _account_page(_account(account_id), errors_from(exc, known=set(TRUST_FIELDS)),
                              form, exc.status)

@@ -19,7 +19,7 @@ from flask import (Blueprint, Response, current_app, flash, redirect, render_tem
                    request, session, url_for)
 
 from web.api import ApiError, Download
-from web.forms import FormErrors, cleaned, errors_from, values
+from web.forms import FormErrors, cleaned, errors_from, form_key, shown, values
 from web.session import call, operator_required, public_call
 
 bp = Blueprint("operator", __name__)
@@ -180,7 +180,7 @@ def _request_page(request_id: int, errors: FormErrors | None = None,
         moment = datetime.fromisoformat(when).astimezone(_zone())
         form.update(date=moment.strftime("%d.%m.%Y"), time=moment.strftime("%H:%M"))
     return render_template(
-        "operator/request.html", tab="requests", item=item, errors=errors or FormErrors(),
+        "operator/request.html", tab="requests", item=item, errors=shown(errors),
         form=form, staff=_staff(), me=_me(), branches=_branches(),
         statuses=REQUEST_STATUSES, authors=AUTHORS, is_open=item["status"] in OPEN,
         date_hint=DATE_HINT,
@@ -277,10 +277,13 @@ def reply(request_id: int) -> Any:
     form = values("text")
     body = cleaned({"text": form["text"], "attachments": _uploads() or None})
     try:
-        call("POST", f"/operator/requests/{request_id}/messages", json=body)
+        call("POST", f"/operator/requests/{request_id}/messages", json=body,
+             idempotency_key=form_key())
     except ApiError as exc:
-        if exc.status not in (400, 409, 413, 422):
+        if exc.status not in (400, 409, 413, 422) and exc.status < 500:
             raise
+        if exc.status >= 500:  # the form again, with its key: sending again replies once
+            return _request_page(request_id, errors_from(exc, known=set()), form, exc.status)
         if exc.status == 409:
             flash(exc.message, "error")
             return redirect(url_for("operator.request_view", request_id=request_id))

@@ -159,9 +159,9 @@ def pay() -> Response | tuple[str, int]:
     elif checked("save_card"):
         body["save_card"] = True
     try:
-        payment = call("POST", "/payments", json=body)
+        payment = call("POST", "/payments", json=body, idempotency_key=key)
     except ApiError as exc:
-        if exc.status not in (400, 404, 409, 422):
+        if exc.status not in (400, 404, 409, 422) and exc.status < 500:
             raise
         # items[0].amount (the service) or items.0.amount: the amount field of that line.
         aliases = {}
@@ -170,7 +170,7 @@ def pay() -> Response | tuple[str, int]:
             if match and int(match.group(1)) < len(fields):
                 aliases[api_field] = fields[int(match.group(1))]
         errors = errors_from(exc, aliases, known=set(fields) | {"card_ref"})
-        if "idempotency_key" in exc.fields:
+        if "idempotency_key" in exc.fields or "Idempotency-Key" in exc.fields:
             key = None  # that key paid something else: this form gets a new one
         return _render_pay(position, form, errors, key, exc.status if exc.status != 404 else 422)
     return _after_start(payment)

@@ -262,32 +262,48 @@ def contacts() -> Any:
                    form=form, errors=errors, contact=contact)
 
 
-@bp.route("/profile/email/confirm", methods=["GET", "POST"])
-def confirm_email() -> Any:
-    """The link from the letter. Opening it confirms nothing (mail scanners open links):
-    the page holds a button «Подтвердить адрес», pressed by profile.js at once; its POST
-    asks the API. No session needed: the token is the proof."""
+def _confirm_link(kind: str, api_path: str, tab: str) -> Any:
+    """The page of a link from a letter (``kind``: "contact" for the bills' address, "login"
+    for the login address). Opening it confirms nothing (mail scanners open links): the page
+    holds a button «Подтвердить адрес», pressed by profile.js at once; its POST asks the
+    API. No session needed: the token is the proof."""
     token = (request.values.get("token") or "").strip()
+    page = "profile/email_confirm.html"
     if request.method == "GET":
-        return render_template("profile/email_confirm.html", token=token, auto=bool(token))
+        return render_template(page, kind=kind, token=token, auto=bool(token))
     try:
-        answer = public_call("POST", "/profile/email/confirm", json={"token": token})
+        answer = public_call("POST", api_path, json={"token": token})
     except ApiError as exc:
         if exc.status >= 500:
             raise
-        return render_template("profile/email_confirm.html", token="", auto=False,
+        return render_template(page, kind=kind, token="", auto=False,
                                failure=exc.message or "Ссылка недействительна"), exc.status
     flash(f"{answer.get('message', 'Адрес электронной почты подтверждён')}: "
           f"{answer.get('email', '')}.", "success")
     if web_session.signed_in():
-        return redirect(url_for("profile.contacts"))
-    return redirect(url_for("profile.email_confirmed"))
+        return redirect(url_for(tab))
+    return redirect(url_for("profile.email_confirmed", kind=kind))
+
+
+@bp.route("/profile/email/confirm", methods=["GET", "POST"])
+def confirm_email() -> Any:
+    """The link from the letter that confirms a new address for bills (Контактная
+    информация)."""
+    return _confirm_link("contact", "/profile/email/confirm", "profile.contacts")
+
+
+@bp.route("/profile/login-email/confirm", methods=["GET", "POST"])
+def confirm_login_email() -> Any:
+    """The link from the letter to a new login address (Параметры авторизации)."""
+    return _confirm_link("login", "/auth/email/change/confirm", "profile.security")
 
 
 @bp.get("/profile/email/confirmed")
 def email_confirmed() -> str:
     """Where a confirmation without a session lands: the message and the way in."""
-    return render_template("profile/email_confirm.html", token="", auto=False, done=True)
+    kind = "login" if request.args.get("kind") == "login" else "contact"
+    return render_template("profile/email_confirm.html", kind=kind, token="", auto=False,
+                           done=True)
 
 
 # ---- Параметры авторизации -----------------------------------------------------------------
@@ -324,6 +340,25 @@ def change_password() -> Any:
         errors = errors_from(exc, known=set(body))
         return _security(errors, status=422 if exc.status < 500 else exc.status)
     flash("Пароль изменён. На других устройствах войдите с новым паролем.", "success")
+    return redirect(url_for("profile.security"))
+
+
+@bp.post("/profile/security/email")
+@login_required
+def change_login_email() -> Any:
+    """«E-mail для входа»: the new address and the current password; a link goes to the new
+    address, and the login address changes only when it is followed."""
+    form = values("new_email")
+    body = {"new_email": form["new_email"], "password": request.form.get("email_password", "")}
+    try:
+        answer = call("POST", "/auth/email/change", json=body)
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status in (401, 403):
+            raise
+        errors = errors_from(exc, aliases={"password": "email_password"},
+                             known={"new_email", "email_password"})
+        return _security(errors, form, status=exc.status if exc.status == 429 else 422)
+    flash(f"{answer['message']}. Письмо отправлено на {answer['email']}.", "info")
     return redirect(url_for("profile.security"))
 
 

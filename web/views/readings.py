@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from web import session as web_session
 from web.api import ApiError
-from web.forms import FormErrors, checked, errors_from, values
+from web.forms import FormErrors, checked, errors_from, form_key, renew_form_key, shown, values
 from web.labels import (READING_REJECT_REASONS, READING_SOURCES, READING_STATUSES,
                         zone_labels)
 from web.session import login_required
@@ -130,7 +130,7 @@ def _page(account: dict[str, Any], accounts: list[dict[str, Any]], meters: list[
     labels = zone_labels(meter["zones"]) if meter else ()
     return render_template(
         "readings/form.html", account=account, accounts=accounts, meters=meters, meter=meter,
-        labels=labels, typed=typed or [""] * len(labels), errors=errors or FormErrors(),
+        labels=labels, typed=typed or [""] * len(labels), errors=shown(errors),
         photo=photo, photo_id=photo_id, window=_window(), statuses=READING_STATUSES), status
 
 
@@ -177,7 +177,7 @@ def _confirm_page(acc: dict[str, Any], meter: dict[str, Any], typed: list[str],
     return render_template(
         "readings/confirm.html", account=acc, meter=meter, labels=labels, typed=typed,
         preview=preview, rows=_zone_rows(labels, preview["values"], preview["consumption"]),
-        photo_id=photo_id, errors=errors or FormErrors(),
+        photo_id=photo_id, errors=shown(errors),
         back=url_for("readings.account", account_id=acc["id"], meter=meter["serial"],
                      photo_id=photo_id or None,
                      **{f"value_{i}": v for i, v in enumerate(typed)})), status
@@ -247,8 +247,12 @@ def send(account_id: int) -> Any:
     if photo_id:
         body["photo_id"] = photo_id
     try:
-        sent = web_session.call("POST", f"/accounts/{account_id}/readings", json=body)
+        sent = web_session.call("POST", f"/accounts/{account_id}/readings", json=body,
+                                idempotency_key=form_key())
     except ApiError as exc:
+        if exc.status >= 500:  # the form again, with its key: sending again stores it once
+            return _page(acc, accounts, meters, meter, typed, errors_from(exc, known=set()),
+                         photo_id=photo_id, status=exc.status)
         if "confirm" in exc.fields:
             # A consumption far above the usual: the confirmation page asks to confirm it.
             preview = web_session.call("POST", f"/accounts/{account_id}/readings/preview",
@@ -318,15 +322,17 @@ def photo(account_id: int) -> Any:
     meter = _meter(meters, request.args.get("meter") or request.form.get("meter_serial"))
     try:
         found = web_session.call("POST", f"/accounts/{account_id}/readings/photo", json={
-            "image_base64": base64.b64encode(raw).decode("ascii")})
+            "image_base64": base64.b64encode(raw).decode("ascii")}, idempotency_key=form_key())
     except ApiError as exc:
-        if exc.status >= 500 and not exc.fields:
-            raise
+        if exc.status >= 500:
+            return _page(acc, accounts, meters, meter, errors=FormErrors(photo=exc.message),
+                         status=exc.status)
         reason = exc.fields.get("image_base64", "")
         message = PHOTO_REASONS.get(reason) or (PHOTO_REASONS["too_large"] if exc.status == 413
                                                 else exc.message)
         return _page(acc, accounts, meters, meter, errors=FormErrors(photo=message),
                      status=_status(exc))
+    renew_form_key()  # the page shows the forms again: another photo is another request
     zones = meter["zones"] if meter else 0
     read = list(found.get("values") or [])
     typed, unsure = [], []
@@ -358,7 +364,7 @@ def _branches() -> list[tuple[str, str]]:
 def _quick_page(form: dict[str, str], typed: list[str], errors: FormErrors | None = None,
                 status: int = 200) -> tuple[str, int]:
     return render_template(
-        "readings/quick.html", form=form, typed=typed, errors=errors or FormErrors(),
+        "readings/quick.html", form=form, typed=typed, errors=shown(errors),
         branches=_branches(), captcha=web_session.public_call("POST", "/auth/captcha"),
         labels=("Т1 — день (или однотарифный счётчик)", "Т2 — ночь", "Т3 — полупик"),
         window=_window()), status
@@ -390,7 +396,8 @@ def quick_send() -> Any:
             "meter_serial": serial, "values": _api_values(given), "confirm": checked("confirm"),
             "captcha_id": request.form.get("captcha_id", ""), "captcha_answer": form["captcha"]}
     try:
-        sent = web_session.public_call("POST", "/readings/quick", json=body)
+        sent = web_session.public_call("POST", "/readings/quick", json=body,
+                                       idempotency_key=form_key())
     except ApiError as exc:
         # The proof and the serial are one field here: the serial as the bill prints it.
         errors = _form_errors(exc, 3, extra={"number", "branch", "serial", "captcha",

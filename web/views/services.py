@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 from web import session as web_session
 from web.api import ApiError
-from web.forms import FormErrors, cleaned, errors_from, values
+from web.forms import FormErrors, cleaned, errors_from, form_key, shown, values
 from web.session import login_required
 
 bp = Blueprint("services", __name__)
@@ -57,8 +57,10 @@ def _files(field: str = "files") -> list[dict[str, str]]:
 def _api_errors(exc: ApiError, known: set[str]) -> FormErrors:
     """The API's refusal by form field; ``attachments``, ``attachments[0]`` and
     ``attachments[0].content_base64`` all belong to the one file input «files»."""
-    if exc.status >= 500 or exc.status == 401:
+    if exc.status == 401:
         raise exc
+    if exc.status >= 500:  # the form again, with its key: sending again does it once
+        return errors_from(exc, known=set())
     aliases = {name: "files" for name in exc.fields if name.startswith("attachments")}
     errors = errors_from(exc, aliases=aliases, known=known | {"files"})
     for name, text in list(errors.items()):
@@ -114,7 +116,8 @@ def order() -> Any:
             body["attachments"] = files
         if not errors:
             try:
-                created = web_session.call("POST", "/requests", json=body)
+                created = web_session.call("POST", "/requests", json=body,
+                                           idempotency_key=form_key())
             except ApiError as exc:
                 errors = _api_errors(exc, set(ORDER_FIELDS))
             else:
@@ -171,7 +174,7 @@ def _detail_page(request_id: int, errors: FormErrors | None = None, form: dict |
     for step in item.get("history", []):
         step["status_text"] = _status(step["status"])[0]
     return render_template(
-        "services/detail.html", item=item, errors=errors or FormErrors(), form=form or {},
+        "services/detail.html", item=item, errors=shown(errors), form=form or {},
         cancel_errors=cancel_errors or FormErrors(), open=item["status"] in OPEN,
         file_types=FILE_TYPES, had_files=had_files), status
 
@@ -186,7 +189,8 @@ def reply(request_id: int) -> Any:
     if files:
         body["attachments"] = files
     try:
-        web_session.call("POST", f"/requests/{request_id}/messages", json=body)
+        web_session.call("POST", f"/requests/{request_id}/messages", json=body,
+                         idempotency_key=form_key())
     except ApiError as exc:
         if exc.status == 404:
             raise

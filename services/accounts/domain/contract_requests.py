@@ -13,7 +13,7 @@ from services.accounts.domain import branches
 from shared.work import Work as Deps
 from services.accounts.models import ContractRequest
 from shared.errors import ValidationFailed
-from shared.identities import normalize_phone
+from shared.identities import normalize_contact_phone
 
 
 def _text(value: object, field: str, label: str, max_length: int, required: bool = True) -> str | None:
@@ -37,7 +37,7 @@ def request_contract(deps: Deps, user_id: str, branch: object, full_name: object
         id=str(uuid.uuid4()), user_id=user_id, branch=branch,
         full_name=_text(full_name, "full_name", "ФИО", 200),
         address=_text(address, "address", "Адрес", 500),
-        phone=normalize_phone(phone) if phone else None,
+        phone=normalize_contact_phone(phone) if phone else None,
         comment=_text(comment, "comment", "Комментарий", 2000, required=False),
         created_at=deps.now, status="new")
     deps.db.add(request)

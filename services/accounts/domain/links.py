@@ -14,10 +14,11 @@ from typing import Any, Callable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.accounts.domain import branches
+from services.accounts.domain import branches, grants
 from services.accounts.domain.registry import find
 from services.accounts.models import Account, Contact, Link, LinkAttempt
 from shared.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from shared.grants import not_linked, read_only, require_account_id
 from shared.identities import normalize_email, normalize_phone
 from shared.work import Work as Deps
 
@@ -68,17 +69,19 @@ class Links:
     def access(self, user_id: str, account_id: object, need: str = "read") -> Link:
         """The caller's link to the account, if it allows ``need`` ('read' or 'full').
 
-        Not linked → NotFound (as if the account did not exist: no probing of ids)."""
-        if not isinstance(account_id, int) or isinstance(account_id, bool):
-            raise ValidationFailed("Неверный лицевой счёт", {"account_id": "must be an integer"})
+        Not linked → NotFound (as if the account did not exist: no probing of ids). The
+        services that keep a copy of the grants decide by the same rule (shared/grants.py)."""
+        account_id = require_account_id(account_id)
         link = self.db.scalar(select(Link).where(Link.user_id == user_id,
                                                  Link.account_id == account_id))
         if link is None:
-            raise NotFound("Лицевой счёт не найден", {"account_id": "not linked to you"})
+            raise not_linked()
         if need == "full" and link.access != "full":
-            raise Forbidden("У вас доступ только для просмотра этого счёта",
-                            {"account_id": "read-only access"})
+            raise read_only()
         return link
+
+    def grant_version(self, link: Link) -> int:
+        return grants.version_of(self.db, link.user_id, link.account_id)
 
     # ---- «Добавить лицевой счёт» ---------------------------------------------------------
 
@@ -136,16 +139,22 @@ class Links:
             self.db.rollback()
             raise Conflict("Этот лицевой счёт уже добавлен в ваш личный кабинет",
                            {"number": "already linked"}) from None
-        self._announce_link(link, user_id)
+        self._announce_link(link)
         if paperless is True:
             self._set_paperless(link, True)
         self.db.commit()
         return account_view(account, link, self.branch_names)
 
-    def _announce_link(self, link: Link, user_id: str) -> None:
-        self.d.record("account_linked", {
-            "user_id": user_id, "account_id": link.account.id, "number": link.account.number,
-            "branch": link.account.branch, "role": link.role, "access": link.access})
+    def _grant_event(self, event_type: str, link: Link, **extra: Any) -> None:
+        """An event about ``link``'s grant, with its next version (shared/grants.py)."""
+        self.d.record(event_type, {
+            "user_id": link.user_id, "account_id": link.account_id,
+            "number": link.account.number, "branch": link.account.branch,
+            "version": grants.next_version(self.db, link.user_id, link.account_id), **extra})
+
+    def _announce_link(self, link: Link) -> None:
+        self._grant_event("account_linked", link, role=link.role, access=link.access,
+                          tariff_category=link.account.tariff_category)
 
     def accounts(self, user_id: str) -> list[dict[str, Any]]:
         """The user's accounts (empty: «У вас нет лицевых счетов»)."""
@@ -177,9 +186,7 @@ class Links:
         self.db.commit()
 
     def _remove(self, link: Link) -> None:
-        self.d.record("account_unlinked", {"user_id": link.user_id, "account_id": link.account_id,
-                                           "number": link.account.number,
-                                           "branch": link.account.branch})
+        self._grant_event("account_unlinked", link)
         if link.paperless:
             self._set_paperless(link, False)
         self.db.delete(link)
@@ -253,7 +260,7 @@ class Links:
                             access=access, granted_by=user_id, created_at=self.now)
             self.db.add(existing)
             self.db.flush()
-            self._announce_link(existing, other.user_id)
+            self._announce_link(existing)
             if self.notify is not None:
                 self.notify(other.user_id, "access_granted", "Вам предоставлен доступ к счёту",
                             f"Лицевой счёт № {link.account.number} "
@@ -262,7 +269,10 @@ class Links:
                             # The grant's time too: SQLite gives a link made again after a
                             # revocation the deleted one's id, and this is a new grant.
                             f"granted:{existing.id}:{self.now.isoformat()}", link.account_id)
-        existing.access = access
+        elif existing.access != access:
+            existing.access = access
+            self._grant_event("account_access_changed", existing, role=existing.role,
+                              access=access)
         self.db.commit()
         return {"trusted": self._trusted(link.account_id)}
 

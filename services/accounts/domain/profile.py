@@ -19,7 +19,7 @@ from shared.work import Work as Deps
 from services.accounts.models import Contact, Link, Profile
 from shared.blocking import offload
 from shared.errors import Gone, NotFound, ValidationFailed
-from shared.identities import normalize_email, normalize_phone
+from shared.identities import normalize_contact_phone, normalize_email
 from shared.notify import Notifier
 from shared.work import decode_upload
 
@@ -195,7 +195,7 @@ class Profiles:
                 raise ValidationFailed("До 5 дополнительных телефонов",
                                        {"extra_phones": "a list of at most 5 numbers"})
             profile.extra_phones = json.dumps(
-                [normalize_phone(p, "extra_phones") for p in extra_phones])
+                [normalize_contact_phone(p, "extra_phones") for p in extra_phones])
         if postal_address is not None:
             if not isinstance(postal_address, str) or not 5 <= len(postal_address.strip()) <= 500:
                 raise ValidationFailed("Укажите почтовый адрес полностью",

@@ -16,27 +16,30 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
 import jwt
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.domain import captchas, sessions, throttle, verifications
+from services.auth.domain.consent import DOCUMENT as CONSENT_DOCUMENT
+from services.auth.domain.consent import document as consent_document
 from shared.identities import mask_phone, normalize_email, normalize_phone
 from services.auth.domain.onetime import new_id
 from services.auth.domain.passwords import (check_new_password, hash_password, needs_rehash,
                                             verify_password)
 from services.auth.models import Consent, EmailLink, LoginThrottle, User, Verification
 from services.auth.models import Session as LoginSession
-from shared.errors import (Conflict, Gone, NotFound, ServiceUnavailable, Unauthorized,
-                           ValidationFailed)
+from shared.errors import (Conflict, Gone, NotFound, ServiceUnavailable, TooManyRequests,
+                           Unauthorized, ValidationFailed)
 from shared.notify import DeliveryFailed, Notifier
 from shared.tokens import ALGORITHM, Principal
 
-CONSENT_DOCUMENT = "personal_data_processing"
 REGISTERED = "Вы успешно зарегистрировались"
 WRONG_LOGIN = "Неверный логин или пароль"
 LINK_INVALID = "Ссылка недействительна"
 ROLES = ("customer", "operator", "admin")
+LOGIN_EMAIL = "login_email"  # the purpose of the link that changes the login e-mail
+LOGIN_EMAIL_CHANGES_HOURLY = 5  # letters to addresses the caller names: bounded
 # The SMS of a challenge that no code can pass, by purpose: sent (and re-sent) where a code
 # would be, so the sending costs the same and only the phone's owner learns the truth.
 NO_CODE_SMS = {
@@ -205,7 +208,8 @@ class AuthFlows:
                 throttle.succeeded(row)
 
     def consent(self) -> dict[str, Any]:
-        return {"document": CONSENT_DOCUMENT, "version": self.d.config["PD_CONSENT_VERSION"]}
+        """The consent a new user accepts: its version, date, title and text."""
+        return consent_document(self.d.config["PD_CONSENT_VERSION"])
 
     # ---- captcha -------------------------------------------------------------------------
 
@@ -481,6 +485,91 @@ class AuthFlows:
                                             "value": user.phone})
         self.db.commit()
         return {"message": "Номер телефона изменён", "user": user_view(user)}
+
+    # ---- Профиль → Параметры авторизации: the login e-mail -------------------------------
+
+    def change_login_email(self, principal: Principal, password: object, new_email: object
+                           ) -> dict[str, Any]:
+        """The current password and a new login address: a link goes to the new address, a
+        notice to the old one; nothing changes until the link is followed.
+
+        Whether the new address belongs to another user is told only to that address's
+        owner, by the letter's text: the caller gets the same answer after the same work
+        (one password check, one link row, one signed token, the same letters) either way."""
+        user = self._user(principal)
+        if not verify_password(user.password_hash, password):
+            raise ValidationFailed("Пароль введён неверно", {"password": "wrong"})
+        email = normalize_email(new_email, "new_email")
+        if email == user.email:
+            raise ValidationFailed("Это ваш текущий адрес для входа", {"new_email": "unchanged"})
+        since = self.now - timedelta(hours=1)
+        if self.db.scalar(select(func.count()).select_from(EmailLink).where(
+                EmailLink.purpose == LOGIN_EMAIL, EmailLink.user_id == user.id,
+                EmailLink.created_at > since)) >= LOGIN_EMAIL_CHANGES_HOURLY:
+            raise TooManyRequests("Слишком много писем для смены адреса, попробуйте через час",
+                                  {"new_email": "hourly limit"}, retry_after=3600)
+        taken = self._user_by(email=email) is not None
+        ttl = self.d.config["EMAIL_LINK_TTL"]
+        token = self._link(LOGIN_EMAIL, email, ttl, user_id=user.id)
+        self.db.commit()
+        public = self.d.config["PUBLIC_URL"]
+        subject = "Адрес для входа в личный кабинет НЭСК"
+        if taken:  # no link: it could never succeed; only this address's owner reads why
+            self._send_email(email, subject, (
+                "Этот адрес хотели указать для входа в личный кабинет АО «НЭСК», но он уже "
+                "используется для входа в другой личный кабинет. Ничего не изменено.\n"
+                f"Если вы не помните пароль, задайте новый: {public}/forgot\n\n"
+                "Если вы ничего не меняли, просто удалите это письмо."))
+        else:
+            self._send_email(email, subject, (
+                "Этот адрес указан для входа в личный кабинет АО «НЭСК». Чтобы подтвердить "
+                f"его, перейдите по ссылке:\n{public}/profile/login-email/confirm?token={token}\n\n"
+                f"Ссылка действует {ttl // 3600} ч. Если вы ничего не меняли, просто удалите "
+                "это письмо."))
+        if user.email:
+            self._send_email(user.email, "Смена адреса для входа в личный кабинет НЭСК", (
+                "В вашем личном кабинете АО «НЭСК» запрошена смена адреса электронной почты "
+                f"для входа на {email}. Адрес изменится, когда по ссылке из письма на новый "
+                "адрес перейдут.\n"
+                "Если это были не вы, смените пароль в личном кабинете или восстановите его: "
+                f"{public}/forgot — ссылка на смену адреса перестанет действовать."))
+        return {"message": "На новый адрес отправлено письмо со ссылкой. Адрес для входа "
+                           "изменится, когда вы перейдёте по ней", "email": email}
+
+    def confirm_login_email(self, token: object) -> dict[str, Any]:
+        """The link from the letter to the new address: it becomes the login e-mail. A link
+        made before the password's last change or reset no longer works (the owner's way to
+        stop a change they did not ask for)."""
+        link = self._redeem_link(token, LOGIN_EMAIL)
+        user = self.db.get(User, link.user_id) if link.user_id else None
+        if user is None or user.deleted_at is not None:
+            self.db.commit()
+            raise Gone(LINK_INVALID, {"token": "account deleted"})
+        if user.password_changed_at is not None and link.created_at < user.password_changed_at:
+            self.db.commit()
+            raise Gone("Ссылка больше не действует: пароль изменён после её отправки",
+                       {"token": "password changed since"})
+        other = self._user_by(email=link.email)
+        if other is not None and other.id != user.id:
+            self.db.commit()
+            raise Conflict("Этот адрес уже используется для входа в другой личный кабинет",
+                           {"token": "address taken"})
+        old = user.email
+        if old != link.email:
+            user.email = link.email
+            user.email_confirmed_at = self.now
+            self.d.record("login_email_changed", {"user_id": user.id, "old_email": old,
+                                                  "new_email": user.email})
+            self.d.record("contact_confirmed", {"user_id": user.id, "channel": "email",
+                                                "value": user.email})
+        try:
+            self.db.commit()
+        except IntegrityError:  # the address was registered a moment ago
+            self.db.rollback()
+            raise Conflict("Этот адрес уже используется для входа в другой личный кабинет",
+                           {"token": "address taken"})
+        return {"message": "Адрес для входа изменён", "email": user.email,
+                "user": user_view(user)}
 
     # ---- personal data (152-ФЗ) ----------------------------------------------------------
 

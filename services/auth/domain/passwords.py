@@ -21,6 +21,9 @@ def check_new_password(password: object, confirmation: object, min_length: int,
                        confirmation_field: str = "password_confirmation") -> str:
     if not isinstance(password, str) or not password:
         raise ValidationFailed("Введите пароль", {field: "required"})
+    if not password.strip():  # six spaces are six characters, but no secret
+        raise ValidationFailed("Пароль не может состоять только из пробелов",
+                               {field: "only whitespace"})
     if len(password) < min_length:
         raise ValidationFailed(f"Пароль должен содержать не менее {min_length} символов",
                                {field: f"shorter than {min_length} characters"})

@@ -197,6 +197,7 @@ class Bill:
     penalties: Decimal        # пени
     total_due: Decimal        # итого к оплате, as billing computed it
     due_date: date            # «Оплатить до»
+    paid: Decimal = Decimal(0)  # оплачено с начала периода (to this and earlier periods)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meters", tuple(self.meters))
@@ -211,7 +212,7 @@ class Bill:
         if len(self.charges) > MAX_CHARGES:
             raise BillError("charges", f"at most {MAX_CHARGES} charge lines fit the page, "
                                        f"got {len(self.charges)}")
-        for name in ("debt_at_start", "penalties", "total_due"):
+        for name in ("debt_at_start", "penalties", "total_due", "paid"):
             _decimal(name, getattr(self, name))
 
     @property

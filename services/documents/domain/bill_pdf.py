@@ -500,8 +500,10 @@ def _charges(page: _Page, bill: Bill, y: float) -> float:
     start = (("Переплата на начало периода", money(-bill.debt_at_start), False)
              if bill.debt_at_start < 0 else
              ("Задолженность на начало периода", money(bill.debt_at_start), False))
-    left = bill.debt_at_start + bill.charged + bill.penalties
-    summary = (start, ("Начислено за период", money(bill.charged), False),
+    left = bill.debt_at_start + bill.charged + bill.penalties - bill.paid
+    # Payments since the period began: the debt at its start never moves with them.
+    paid = (("Оплачено с начала периода", money(bill.paid), False),) if bill.paid else ()
+    summary = (start, ("Начислено за период", money(bill.charged), False), *paid,
                ("Пени", money(bill.penalties), False),
                ("Итого к оплате, ₽", money(max(bill.total_due, Decimal(0))), True),
                *((("Переплата (аванс) на следующий период", money(-left), False),)

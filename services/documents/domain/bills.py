@@ -117,7 +117,8 @@ def assemble(card: Mapping[str, Any], meters: Sequence[Mapping[str, Any]],
         account_number=card["number"], gis_id=card.get("gis_id") or DASH, period=period,
         meters=meter_rows(meters), charges=zone_charges(amounts, meters),
         debt_at_start=_money(amounts["debt_at_start"]), penalties=_money(amounts["penalties"]),
-        total_due=_money(amounts["total_due"]), due_date=date.fromisoformat(amounts["due_date"]))
+        total_due=_money(amounts["total_due"]), due_date=date.fromisoformat(amounts["due_date"]),
+        paid=_money(amounts.get("paid") or "0"))
 
 
 def fetch(accounts: Any, readings: Any, payments: Any, number: str, branch: str,

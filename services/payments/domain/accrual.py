@@ -8,6 +8,7 @@ source), published as ``payments.charge_posted`` for billing systems.
 """
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -16,7 +17,10 @@ from sqlalchemy import select
 from services.payments.domain import calendar, tariffs
 from services.payments.domain.ledger import ensure_account, post_charge
 from services.payments.models import Charge, LedgerAccount, MeterReading
+from shared.errors import NotFound
 from shared.work import Work
+
+log = logging.getLogger(__name__)
 
 
 def reading_submitted(work: Work, payload: dict[str, Any]) -> None:
@@ -78,8 +82,15 @@ def accrue(work: Work, tariffs_file: str = "") -> int:
         if not zones:
             continue
         year, month = map(int, period.split("-"))
-        price = tariffs.charge_for(tariffs.tariff_on(table, account.tariff_category,
-                                                     date(year, month, 1)), zones)
+        try:
+            price = tariffs.charge_for(tariffs.tariff_on(table, account.tariff_category,
+                                                         date(year, month, 1)), zones, month)
+        except NotFound as missing:
+            # No price in the table (e.g. no zone prices): no bill rather than a wrong one;
+            # charged on a later run once the table has it.
+            log.warning("no accrual for %s (%s) in %s: %s", account.number, account.branch,
+                        period, missing.fields)
+            continue
         due = calendar.due_date(period)
         payload = {"number": account.number, "branch": account.branch, "period": period,
                    "amount": price["amount"], "due_date": due, "lines": price["lines"]}

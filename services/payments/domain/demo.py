@@ -67,8 +67,9 @@ def load(work: Work, account: dict[str, Any], tariffs_file: str = "") -> dict[st
     charges: dict[str, Charge] = {}
     for period in demo.charged_periods(today):  # what the accrual charges at each month's end
         used = _consumption(values[demo.shift(period, -1)], values[period], False)
-        price = tariffs.charge_for(_tariff(table, ledger.tariff_category,
-                                           date.fromisoformat(period + "-01")), used)
+        first_day = date.fromisoformat(period + "-01")
+        price = tariffs.charge_for(_tariff(table, ledger.tariff_category, first_day), used,
+                                   first_day.month)
         charge = db.scalar(select(Charge).where(Charge.ledger_id == ledger.id,
                                                 Charge.period == period,
                                                 Charge.source == "accrual"))

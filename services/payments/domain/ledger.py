@@ -84,6 +84,8 @@ class Statement:
     def __init__(self, work: Work, rates: KeyRateTable) -> None:
         self.work = work
         self.rates = rates
+        # Whose day chooses the decree's rate rule (PENALTY_DECREE_RULE; see penalties).
+        self.by = work.config.get("PENALTY_DECREE_RULE") or "payment_day"
 
     def charges(self, account: LedgerAccount) -> dict[str, Charge]:
         """The charge of each period: billing's bill wins over the built-in accrual when
@@ -118,7 +120,8 @@ class Statement:
         """The account's statement on ``on`` (today by default)."""
         on = on or self.work.now.date()
         owed, paid, penalty_paid = self._inputs(account)
-        result = penalties.compute(owed, paid, on, self.rates, RULES())  # allocates too
+        # compute() allocates the payments too
+        result = penalties.compute(owed, paid, on, self.rates, RULES(), self.by)
         periods = []
         for charge in result.charges:
             left = charge.outstanding
@@ -137,11 +140,16 @@ class Statement:
                 "periods": periods}
 
     def bill(self, account: LedgerAccount, period: str) -> dict[str, Any]:
-        """What the bill for ``period`` prints, as of today: the period's charge and its
-        lines, penalties, and the total to pay for this and earlier periods (less any
-        advance). The debt at the start is what the total holds besides this charge and the
-        penalties: earlier periods still open, less what was already paid for this one (so
-        the printed figures add up; negative when overpaid). Never less than 0 to pay."""
+        """What the bill for ``period`` prints, as of today: the debt at the start of the
+        period, the period's charge and its lines, what was paid since, penalties, and the
+        total to pay for this and earlier periods (less any advance). Never less than 0 to pay.
+
+        The debt at the start is what was true on the period's first day: the charges of
+        earlier periods less every payment made before that day (negative: overpaid), leaving
+        out what of those payments went to a later bill. A later payment never moves it,
+        whichever period it was credited to; it is in ``paid``: what the payments since the
+        first day brought to this and earlier periods (and to the advance), so that debt at
+        the start + charged + penalties − paid = the total."""
         charge = self.charges(account).get(period)
         if charge is None:
             raise NotFound("За этот период нет начислений", {"period": "no charge for this period"})
@@ -150,11 +158,26 @@ class Statement:
                    ZERO)
         penalty = Decimal(position["penalties"])
         total = owed + penalty - Decimal(position["advance"])
+        opening = self._opening(account, period, date.fromisoformat(position["on"]))
         return {"number": account.number, "branch": account.branch, "period": period,
                 "on": position["on"], "charged": money(charge.amount), "lines": charge.lines,
-                "debt_at_start": money(total - charge.amount - penalty),
+                "debt_at_start": money(opening),
+                "paid": money(opening + charge.amount + penalty - total),
                 "penalties": money(penalty), "total_due": money(max(total, ZERO)),
                 "due_date": charge.due_date.isoformat(), "source": charge.source}
+
+    def _opening(self, account: LedgerAccount, period: str, on: date) -> Decimal:
+        """The balance on the first day of ``period``: earlier periods' charges less the
+        payments made before that day, except their parts credited to later periods."""
+        start = date(*calendar.parse_period(period), 1)
+        owed, paid, _ = self._inputs(account)
+        paid = [p for p in paid if p.paid_on <= on]
+        allocation = penalties.allocate(owed, paid, RULES())
+        earlier = sum((c.amount for c in owed if c.period < period), ZERO)
+        before = sum((p.amount for p in paid if p.paid_on < start), ZERO)
+        ahead = sum((part.amount for later, parts in allocation.parts.items() if later > period
+                     for part in parts if part.paid_on < start), ZERO)
+        return earlier - before + ahead
 
     def billed_periods(self, account: LedgerAccount) -> list[dict[str, Any]]:
         """The periods with a charge, newest first (the list of bills)."""
@@ -165,13 +188,7 @@ class Statement:
     def penalty_details(self, account: LedgerAccount, pay_on: date) -> dict[str, Any]:
         """How the penalty is computed, per overdue charge, if the debt is paid on ``pay_on``."""
         owed, paid, penalty_paid = self._inputs(account)
-        rules = RULES()
-        result = penalties.compute_if_paid_on(owed, paid, pay_on, self.rates, rules)
-        explained = penalties.explain(result)
-        # Lines are cut where a decree's rule starts or ends, so a line's first day tells
-        # the rule of all its days: the customer reads which decree set the rate.
-        for charge in explained["charges"]:
-            for line in charge["lines"]:
-                line["regime"] = penalties.regime_on(rules, date.fromisoformat(line["date_from"]))
+        result = penalties.compute_if_paid_on(owed, paid, pay_on, self.rates, RULES(), self.by)
+        explained = penalties.explain(result)  # each line names the decree that set its rate
         return {"number": account.number, "branch": account.branch, "pay_on": pay_on.isoformat(),
                 "penalties_paid": money(penalty_paid), **explained}

@@ -12,16 +12,24 @@ The rules, as applied here:
 * Which rate. The law takes "the key rate in force on the day of actual payment", and a debt
   paid in parts is paid on several days, so the base is split into portions by the day each
   portion was paid (the allocation below says which payment paid which part of which charge);
-  what is still unpaid is taken as paid on the calculation date ``until``. For an accrual day
-  D and a portion paid on P, the rate rule in force on D (the accrual day: ПП №474 applies "to
-  relations from 28.02.2022") decides:
+  what is still unpaid is taken as paid on the calculation date ``until``. A portion paid on P
+  is charged, for an accrual day D, by the decree's rule in force on
 
-  - flat rule (28.02.2022–22.09.2022, ПП №474): 9.5 %;
-  - capped rule (23.09.2022–31.12.2026, ПП №474 as amended): min(9.5 %, key rate on P);
-  - no rule (before 28.02.2022, from 01.01.2027): the key rate on P.
+  - P, the day of payment (``payment_day``, the default): the decrees say how penalties are
+    computed and paid during their term, with the key rate "on the day of actual payment";
+    the public calculators and most courts take the rule of P for every day of the debt,
+    days before 28.02.2022 included;
+  - or D, the accrual day (``accrual_day``: ПП №474 applies "to relations from 28.02.2022"),
+    the other reading, behind the PENALTY_DECREE_RULE setting.
 
-  Portions with the same rate over the same days are shown as one line, so a debt paid in one
-  go shows one line per day range, with the whole balance as the base.
+  The rules: flat (28.02.2022–22.09.2022, ПП №474): 9.5 %; capped (23.09.2022–31.12.2026,
+  ПП №474 as amended): min(9.5 %, key rate on P); none (before 28.02.2022, from 01.01.2027):
+  the key rate on P. On the worked example with real key rates (1000.00 for May 2019, 100.00
+  paid 01.01.2020, through 18.04.2024) the payment-day reading gives 832.18, the accrual-day
+  one 1128.28 (the days before 2022 at the uncapped 16 % of 18.04.2024).
+
+  Portions with the same rate and rule over the same days are shown as one line, so a debt
+  paid in one go shows one line per day range, with the whole balance as the base.
 * Moratoria: the days of a moratorium accrue nothing, but still count as days overdue (the debt
   stays overdue; the decrees suspend the penalty, not the delay): a debt 300 days overdue on
   the first day after a moratorium accrues at 1/130 from that day. The worked example of
@@ -57,6 +65,9 @@ KOPECK = Decimal("0.01")
 GRACE_DAYS = 30  # days 1..30 accrue nothing
 FIRST_FRACTION_DAYS = 90  # days 31..90 at 1/300, then 1/130
 REGIME_START = date(2016, 1, 1)  # ФЗ №307-ФЗ от 03.11.2015
+# Whose day chooses the decree's rule: the day of payment (default) or the accrual day.
+DecreeRule = Literal["payment_day", "accrual_day"]
+DECREE_RULES: tuple[DecreeRule, ...] = ("payment_day", "accrual_day")
 # 3900 = lcm(300, 130); with percent, 1/300 of rate% = 13 / 390000 and 1/130 = 30 / 390000.
 # base × rate × 13 or 30 × days stays far below Decimal's 28 digits for any bill: exact.
 _DENOMINATOR = Decimal(390000)
@@ -152,8 +163,9 @@ class RateSource(Protocol):
         """Accrual days on which the rate may change (whatever the day of payment)."""
         ...
 
-    def rate(self, day: date, paid_on: date) -> Decimal:
-        """The rate for accrual day ``day`` of a portion of debt paid on ``paid_on``."""
+    def rate(self, day: date, paid_on: date) -> tuple[Decimal, RateRule | None]:
+        """The rate for accrual day ``day`` of a portion of debt paid on ``paid_on``, and the
+        decree's rule that set it (None: the plain key rate, or a rate of one's own)."""
         ...
 
 
@@ -167,36 +179,47 @@ class FixedRate:
         """A fixed rate never changes."""
         return ()
 
-    def rate(self, day: date, paid_on: date) -> Decimal:
+    def rate(self, day: date, paid_on: date) -> tuple[Decimal, RateRule | None]:
         """Return the fixed rate."""
-        return self.percent
+        return self.percent, None
 
 
 @dataclass(frozen=True)
 class DecreeRate:
-    """The key rate on the day of payment, as modified by the decrees in force on the accrual day."""
+    """The key rate on the day of payment, as modified by the decree's rule in force on the day
+    of payment (``by="payment_day"``, the default) or on the accrual day (``"accrual_day"``)."""
 
     key_rates: KeyRateTable
     rules: PenaltyRules
+    by: DecreeRule = "payment_day"
     _starts: tuple[date, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.by not in DECREE_RULES:
+            raise ValueError(f"unknown decree rule {self.by!r}: one of {', '.join(DECREE_RULES)}")
         object.__setattr__(self, "_starts", tuple(r.date_from for r in self.rules.rate_rules))
 
     def changes(self) -> Iterable[date]:
-        """The first and the day after the last day of each decree's rule."""
+        """By the accrual day: the first and the day after the last day of each decree's rule.
+        By the day of payment the rate of a portion is the same on all its days."""
+        if self.by == "payment_day":
+            return
         for rule in self.rules.rate_rules:
             yield rule.date_from
             yield rule.date_to + timedelta(days=1)
 
-    def rate(self, day: date, paid_on: date) -> Decimal:
-        """Return the rate for accrual day ``day`` of a portion paid on ``paid_on``."""
+    def rule_on(self, day: date) -> RateRule | None:
+        """The decree's rate rule in force on ``day``, if any."""
         i = bisect.bisect_right(self._starts, day) - 1
-        rule = self.rules.rate_rules[i] if i >= 0 and day <= self.rules.rate_rules[i].date_to else None
+        return self.rules.rate_rules[i] if i >= 0 and day <= self.rules.rate_rules[i].date_to else None
+
+    def rate(self, day: date, paid_on: date) -> tuple[Decimal, RateRule | None]:
+        """Return the rate for accrual day ``day`` of a portion paid on ``paid_on``."""
+        rule = self.rule_on(paid_on if self.by == "payment_day" else day)
         if rule is not None and rule.kind == "flat":
-            return rule.rate
+            return rule.rate, rule
         key = self.key_rates.rate_on(paid_on)
-        return min(key, rule.rate) if rule is not None else key
+        return (min(key, rule.rate), rule) if rule is not None else (key, None)
 
 
 # --- inputs and allocation ---------------------------------------------------------------
@@ -318,6 +341,7 @@ class PenaltyLine:
     rate: Decimal  # percent per annum
     base: Decimal  # the unpaid amount the penalty is taken on
     amount: Decimal  # rounded to kopecks, for display
+    rule: RateRule | None = None  # the decree's rule that set the rate (None: the key rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,16 +377,18 @@ class PenaltyResult:
     debt: Decimal  # all outstanding charges on ``until``
     credit: Decimal  # paid beyond all the debt
     total: Decimal  # sum of the charges' totals
+    decree_rule: DecreeRule | None = None  # whose day chose the decree (None: a rate of one's own)
 
 
 # --- computation -------------------------------------------------------------------------
 
 
-def _rate_source(rates: KeyRateTable | RateSource | None, rules: PenaltyRules) -> RateSource:
+def _rate_source(rates: KeyRateTable | RateSource | None, rules: PenaltyRules,
+                 by: DecreeRule) -> RateSource:
     if isinstance(rates, KeyRateTable):
-        return DecreeRate(rates, rules)
+        return DecreeRate(rates, rules, by)
     if rates is None:
-        return DecreeRate(load_key_rates(), rules)
+        return DecreeRate(load_key_rates(), rules, by)
     return rates
 
 
@@ -372,16 +398,18 @@ def compute(
     until: date,
     rates: KeyRateTable | RateSource | None = None,
     rules: PenaltyRules | None = None,
+    by: DecreeRule = "payment_day",
 ) -> PenaltyResult:
     """Compute the penalty on every charge through ``until`` (inclusive).
 
     Payments after ``until`` are ignored. ``rates`` is the key rate table (the decrees in
-    ``rules`` apply to it), or a rate source of one's own, such as :class:`FixedRate`; by
-    default the shipped table and rules.
+    ``rules`` apply to it, chosen by the day of payment or, ``by="accrual_day"``, by the
+    accrual day), or a rate source of one's own, such as :class:`FixedRate`; by default the
+    shipped table and rules.
     """
     if rules is None:
         rules = load_rules()
-    source = _rate_source(rates, rules)
+    source = _rate_source(rates, rules, by)
     due = _due_dates(charges, rules)
     allocation = _allocate(charges, [p for p in payments if p.paid_on <= until], due)
     changes = sorted({day.toordinal() for day in source.changes()})
@@ -404,6 +432,7 @@ def compute(
         debt=sum(allocation.outstanding.values(), ZERO),
         credit=allocation.credit,
         total=sum((r.total for r in results), ZERO),
+        decree_rule=source.by if isinstance(source, DecreeRate) else None,
     )
 
 
@@ -413,6 +442,7 @@ def compute_if_paid_on(
     pay_on: date,
     rates: KeyRateTable | RateSource | None = None,
     rules: PenaltyRules | None = None,
+    by: DecreeRule = "payment_day",
 ) -> PenaltyResult:
     """The penalty to pay if all the debt is paid on ``pay_on``.
 
@@ -420,7 +450,7 @@ def compute_if_paid_on(
     paid on the calculation date (day accrued, rate of that day). ``debt`` is what to pay
     besides the penalty.
     """
-    return compute(charges, payments, pay_on, rates, rules)
+    return compute(charges, payments, pay_on, rates, rules, by)
 
 
 def _round(exact: Decimal) -> Decimal:
@@ -446,7 +476,8 @@ def _charge_penalty(
     portions = [(p.paid_on.toordinal(), p.paid_on, p.amount) for p in parts if p.paid_on.toordinal() >= start]
     if outstanding > 0:
         portions.append((end, until, outstanding))
-    # Lines as [first day, last day (ordinals), fraction, rate, base, exact amount × 390000].
+    # Lines as [first day, last day (ordinals), fraction, rate, base, exact amount × 390000,
+    # the decree's rule].
     rows: list[list[Any]] = []
     excluded: list[ExcludedDays] = []
     if start <= end and portions:
@@ -458,7 +489,7 @@ def _charge_penalty(
         cuts.update(changes[bisect.bisect_right(changes, start) : bisect.bisect_right(changes, end)])
         bounds = sorted(c for c in cuts if start <= c <= end + 1)
         first = 0  # portions[first:] are unpaid on the current day
-        previous: dict[tuple[int, Decimal, Decimal], list[Any]] = {}
+        previous: dict[tuple[int, Decimal, RateRule | None, Decimal], list[Any]] = {}
         for a, b in zip(bounds, bounds[1:]):
             while first < len(portions) and portions[first][0] < a:
                 first += 1
@@ -475,20 +506,20 @@ def _charge_penalty(
                 continue
             fraction = 300 if a < switch else 130
             factor = _FRACTIONS[fraction][1] * (b - a)
-            bases: dict[Decimal, Decimal] = {}
+            bases: dict[tuple[Decimal, RateRule | None], Decimal] = {}
             for _, paid_on, amount in portions[first:]:
-                rate = source.rate(day_a, paid_on)
-                bases[rate] = bases.get(rate, ZERO) + amount
-            current: dict[tuple[int, Decimal, Decimal], list[Any]] = {}
-            for rate, base in bases.items():
-                key = (fraction, rate, base)
+                rated = source.rate(day_a, paid_on)
+                bases[rated] = bases.get(rated, ZERO) + amount
+            current: dict[tuple[int, Decimal, RateRule | None, Decimal], list[Any]] = {}
+            for (rate, rule), base in bases.items():
+                key = (fraction, rate, rule, base)
                 row = previous.get(key)
                 if row is not None and row[1] == a - 1:
-                    # The same fraction, rate and base as the day before: one line, not two.
+                    # The same fraction, rate, rule and base as the day before: one line.
                     row[1] = b - 1
                     row[5] += base * rate * factor
                 else:
-                    row = [a, b - 1, fraction, rate, base, base * rate * factor]
+                    row = [a, b - 1, fraction, rate, base, base * rate * factor, rule]
                     rows.append(row)
                 current[key] = row
             previous = current
@@ -501,8 +532,9 @@ def _charge_penalty(
             rate=rate.quantize(KOPECK),
             base=base,
             amount=_round(exact),
+            rule=rule,
         )
-        for a, z, fraction, rate, base, exact in rows
+        for a, z, fraction, rate, base, exact, rule in rows
     )
     return ChargePenalty(
         period=charge.period,
@@ -519,16 +551,29 @@ def _charge_penalty(
 # --- presentation ------------------------------------------------------------------------
 
 
-def regime_on(rules: PenaltyRules, day: date) -> dict[str, Any]:
-    """Which rate rule governs accrual day ``day``, for telling the customer: ``flat`` (the
-    decree's rate whatever the key rate), ``capped`` (the key rate on the day of payment, but
-    not above ``cap``) or ``key_rate`` (no decree: the key rate on the day of payment)."""
-    for rule in rules.rate_rules:
-        if rule.date_from <= day <= rule.date_to:
-            return {"kind": rule.kind, "cap": _text(rule.rate), "decree": rule.decree,
-                    "date_from": rule.date_from.isoformat(), "date_to": rule.date_to.isoformat()}
-    return {"kind": "key_rate", "cap": None, "decree": None, "date_from": None, "date_to": None}
+_NO_RULE = {"kind": "key_rate", "cap": None, "decree": None, "date_from": None, "date_to": None}
+# What the customer reads about the reading used (see the module's docstring).
+DECREE_RULE_NOTES: dict[str, str] = {
+    "payment_day": "Постановление Правительства РФ, ограничивающее ставку, выбрано по дню оплаты "
+                   "и применено ко всем дням просрочки.",
+    "accrual_day": "Постановление Правительства РФ, ограничивающее ставку, выбрано по каждому "
+                   "дню начисления пени.",
+}
 
+
+def regime(rule: RateRule | None) -> dict[str, Any]:
+    """A rate rule for telling the customer: ``flat`` (the decree's rate whatever the key
+    rate), ``capped`` (the key rate on the day of payment, but not above ``cap``) or
+    ``key_rate`` (no decree: the key rate on the day of payment)."""
+    if rule is None:
+        return dict(_NO_RULE)
+    return {"kind": rule.kind, "cap": _text(rule.rate), "decree": rule.decree,
+            "date_from": rule.date_from.isoformat(), "date_to": rule.date_to.isoformat()}
+
+
+def regime_on(rules: PenaltyRules, day: date) -> dict[str, Any]:
+    """Which rate rule is in force on ``day`` (see :func:`regime`)."""
+    return regime(next((r for r in rules.rate_rules if r.date_from <= day <= r.date_to), None))
 
 
 def _text(value: Decimal) -> str:
@@ -538,10 +583,14 @@ def _text(value: Decimal) -> str:
 def explain(result: PenaltyResult) -> dict[str, Any]:
     """The result as JSON-ready data for the customer (money and rates as strings, ISO dates).
 
-    Charges that accrued nothing and had no excluded days are left out.
+    Charges that accrued nothing and had no excluded days are left out. ``decree_rule`` says
+    whose day chose the decree's rule (``payment_day`` or ``accrual_day``; None for a rate of
+    one's own), and each line's ``regime`` the rule that set its rate.
     """
     return {
         "until": result.until.isoformat(),
+        "decree_rule": result.decree_rule,
+        "decree_rule_note": DECREE_RULE_NOTES.get(result.decree_rule or ""),
         "debt": _text(result.debt),
         "credit": _text(result.credit),
         "total": _text(result.total),
@@ -562,6 +611,7 @@ def explain(result: PenaltyResult) -> dict[str, Any]:
                         "rate": _text(line.rate),
                         "base": _text(line.base),
                         "amount": _text(line.amount),
+                        "regime": regime(line.rule),
                     }
                     for line in c.lines
                 ],

@@ -15,7 +15,7 @@ def remind_missing(work: Work, window: rules.Window, days_before: int) -> int:
     """In the last ``days_before`` days of the window, one ``reading_reminder_due`` event per
     account that has a meter in service with no reading for the period (once per period).
     Returns how many accounts were reminded."""
-    today = work.now.date()
+    today = window.today(work.now)
     _, end = window.bounds(today.year, today.month)
     if not (end - timedelta(days=days_before) <= today <= end):
         return 0

@@ -2,18 +2,29 @@
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
 from shared.errors import ValidationFailed
+
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 @dataclass(frozen=True)
 class Window:
-    """Readings for a month are taken from ``start`` to ``end`` (days of that month)."""
+    """Readings for a month are taken from ``start`` to ``end`` (days of that month), days as
+    the supplier's calendar counts them (``tz``: SUPPLIER_TIMEZONE), not UTC's: at 00:30 in
+    Moscow on the 15th it is still the 14th in UTC, and the window is open."""
 
     start_day: int
     end_day: int
+    tz: ZoneInfo = field(default=MOSCOW)
+
+    def today(self, now: datetime) -> date:
+        """The supplier's date at the instant ``now`` (an aware datetime, the clock's UTC)."""
+        return now.astimezone(self.tz).date()
 
     def bounds(self, year: int, month: int) -> tuple[date, date]:
         last = calendar.monthrange(year, month)[1]
@@ -37,6 +48,12 @@ class Window:
         start, end = self.next_opening(today)
         return {"open": self.is_open(today), "period": period_of(start),
                 "start": start.isoformat(), "end": end.isoformat()}
+
+
+def window_from(config: Mapping[str, Any]) -> Window:
+    """The window the settings describe (READING_WINDOW_START_DAY/END_DAY, SUPPLIER_TIMEZONE)."""
+    return Window(config["READING_WINDOW_START_DAY"], config["READING_WINDOW_END_DAY"],
+                  ZoneInfo(config.get("SUPPLIER_TIMEZONE") or "Europe/Moscow"))
 
 
 def period_of(day: date) -> str:

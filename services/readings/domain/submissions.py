@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.readings.domain import rules
+from services.readings.domain import photos, rules
 from services.readings.models import REJECT_REASONS, Meter, Reading, ReadingPhoto
 from shared.blocking import offload
 from shared.contracts.accounts import MeterRegistered
 from shared.errors import Gone, NotFound, ValidationFailed
+from shared.metrics import ocr_timer
 from shared.work import Work as Deps
 from shared.work import decode_upload
 
@@ -53,8 +54,7 @@ class Readings:
         self.d = deps
         self.db = deps.db
         self.now = deps.now
-        self.window = rules.Window(deps.config["READING_WINDOW_START_DAY"],
-                                   deps.config["READING_WINDOW_END_DAY"])
+        self.window = rules.window_from(deps.config)
 
     # ---- meters (a copy fed by accounts' events) -----------------------------------------
 
@@ -140,7 +140,7 @@ class Readings:
         if meter.removed_on is not None:
             raise Gone("Этот счётчик снят, передайте показания нового",
                        {"meter_serial": "meter decommissioned"})
-        today = self.now.date()
+        today = self.window.today(self.now)  # the supplier's date, not UTC's
         if not self.window.is_open(today):
             start, end = self.window.next_opening(today)
             raise ValidationFailed(
@@ -189,11 +189,14 @@ class Readings:
         kept with it."""
         photo = None
         if photo_id is not None:
-            photo = self.db.get(ReadingPhoto, photo_id) if isinstance(photo_id, str) else None
+            # Locked: the timer deleting attempts waits, then sees it became a reading.
+            photo = (self.db.get(ReadingPhoto, photo_id, with_for_update=True)
+                     if isinstance(photo_id, str) else None)
             if photo is None or photo.account_id != account_id:
                 raise NotFound("Фото не найдено, прикрепите его снова", {"photo_id": "unknown"})
             if photo.reading_id is not None:
                 raise Gone("Это фото уже использовано", {"photo_id": "already used"})
+            photos.check_fresh(photo, self.d.config, self.now)
         source = "photo" if photo is not None else "manual"
         check = self._evaluate(account_id, meter_serial, values)
         if check.warning is not None and confirm is not True:
@@ -229,7 +232,8 @@ class Readings:
         from services.readings.ocr import PhotoRejected, read_bill  # the model loads on first use
 
         try:
-            found = offload(read_bill, raw)  # CPU-bound: off the eventlet hub
+            with ocr_timer(rejected=(PhotoRejected,)):  # in flight and time, for the metrics
+                found = offload(read_bill, raw)  # CPU-bound: off the eventlet hub
         except PhotoRejected as exc:
             raise ValidationFailed("Не удалось прочитать фото: загрузите JPEG, PNG или HEIC",
                                    {"image_base64": exc.reason}) from None

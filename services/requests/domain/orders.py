@@ -19,14 +19,14 @@ from services.requests.domain.attachments import Upload, attachment_view, read_u
 from services.requests.models import Attachment, Message, Staff, StatusChange, WorkRequest
 from shared.db import insert_if_absent
 from shared.errors import NotFound, ValidationFailed
-from shared.identities import normalize_phone
+from shared.identities import normalize_contact_phone
 from shared.storage import FileStore
 from shared.work import Work as Deps
 
 CUSTOMER, OPERATOR, SYSTEM = "customer", "operator", "system"
 SCHEDULE_HORIZON = timedelta(days=366)
 
-AccountOf = Callable[[int], dict[str, Any]]  # accounts.check_access(account_id, need="full")
+AccountOf = Callable[[int], dict[str, Any]]  # the caller's grant, need="full" (shared/grants.py)
 
 
 def _request_id(value: object) -> int:
@@ -200,7 +200,7 @@ class Orders:
         attachments = data.pop("attachments", None)
         values = forms.load(forms.Order, data, "Проверьте поля заявки")
         work = catalogue.orderable(self.db, values["work"])
-        phone = normalize_phone(values["contact_phone"], "contact_phone")
+        phone = normalize_contact_phone(values["contact_phone"], "contact_phone")
         branch, number, account_id = values.get("branch"), None, values.get("account_id")
         if account_id is None:
             if work.needs_account:

@@ -4,8 +4,7 @@ Revision ID: 0004
 Revises: 0003
 """
 from alembic import op
-import sqlalchemy as sa
-import shared.db
+from shared.grants import create_tables_v1, drop_tables_v1
 
 
 revision = '0004'
@@ -15,8 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # filled in by the change that adds the table
+    create_tables_v1(op)
 
 
 def downgrade() -> None:
-    pass
+    drop_tables_v1(op)

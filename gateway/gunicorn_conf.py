@@ -18,3 +18,6 @@ graceful_timeout = 10
 accesslog = None  # the app logs each request as JSON
 limit_request_line = 8190
 limit_request_fields = 100
+# gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default: the gateway and
+# the cabinet would share that path (and a read-only root file system has no such home).
+control_socket_disable = True

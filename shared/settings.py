@@ -149,6 +149,9 @@ SETTINGS: tuple[Setting, ...] = (
             "needs the customer's confirmation.", float),
     Setting("READING_WINDOW_END_DAY", "25",
             "Last day of the month readings are accepted for that month.", int),
+    Setting("OCR_PRELOAD", "true",
+            "Load the OCR model when readings starts (not on the first photo, inside its "
+            "request's deadline); false for a process that never reads photos.", _bool),
     Setting("READING_REMINDER_DAYS", "3",
             "Days before the window closes when accounts without a reading get a reminder.",
             int),

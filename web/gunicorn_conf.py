@@ -16,3 +16,6 @@ threads = _config["WEB_THREADS"]
 timeout = int(_config["WEB_API_TIMEOUT"]) * 2 + 10  # a page may make a few API calls
 graceful_timeout = 10
 accesslog = None  # the app logs each request as JSON
+# gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default: the gateway and
+# the cabinet would share that path (and a read-only root file system has no such home).
+control_socket_disable = True

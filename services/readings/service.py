@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from services.readings.dependencies import OcrPreload
 from services.readings.domain import photos, reminders, rules
 from services.readings.domain.submissions import Readings, require_int
 from services.readings.models import AccountGrant, AccountGrantsLoad, Outbox, ProcessedEvent
@@ -43,6 +44,7 @@ class ReadingsService(GrantsMixin, ServiceBase):
     clock = ClockProvider()
     request = RequestContext()
     idempotency = Idempotency(IdempotencyKey)  # Idempotency-Key of creating calls
+    ocr_preload = OcrPreload()
     accounts = RpcProxy("accounts")
     auth = RpcProxy("auth")
     payments = RpcProxy("payments")

@@ -5,17 +5,68 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install browser migrate demo-data demo-reset check-broker unit integration e2e chaos bench bench-registry bench-ocr bench-payments bench-bills clean
+.PHONY: run test install checkov browser migrate demo-data demo-reset check-broker unit integration e2e chaos bench bench-registry bench-ocr bench-payments bench-load bench-bills clean lock lint image base-image image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e '.[dev]'
+# Exactly the versions of requirements-dev.lock (every transitive dependency), the project
+# itself editable; `make lock` writes the lock files again from pyproject.toml (uv pip compile).
+$(STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -c requirements-dev.lock -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# checkov, the manifests' policy scan (tests/deploy/test_manifests.py), in a venv of its own:
+# its many pinned dependencies would fight the project's.
+CHECKOV := .venv-checkov/bin/checkov
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet checkov==3.3.30
+checkov: $(CHECKOV)
+
+# Versions already in a lock file are kept (uv prefers them); `make lock UPGRADE=1` takes the
+# newest that pyproject.toml allows. requirements.lock: what the image installs (extra `all`).
+UV_COMPILE = UV_NATIVE_TLS=1 $(BIN)/uv pip compile pyproject.toml --quiet --universal \
+	--python-version 3.11 --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+lock: install
+	$(UV_COMPILE) --extra all -o requirements.lock
+	$(UV_COMPILE) --extra dev -o requirements-dev.lock
+
+# ruff on the code, hadolint on the Containerfile (both from the dev extra; config in
+# pyproject.toml and deploy/.hadolint.yaml).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/hadolint --config deploy/.hadolint.yaml deploy/Containerfile
+
+# One image for every process (deploy/Containerfile, README "Images"), built with buildah where
+# it is installed, else docker. BASE_IMAGE=local: a Debian base made here by mmdebstrap, for a
+# machine that reaches Debian's packages but no image registry.
+IMAGE ?= localhost/nesk-portal:dev
+LOCAL_BASE := localhost/nesk-base:bookworm
+BUILD_BASE = $(if $(filter local,$(BASE_IMAGE)),$(LOCAL_BASE),$(BASE_IMAGE))
+BUILD = $(if $(shell command -v buildah),buildah bud --isolation chroot --layers,docker build)
+image: $(if $(filter local,$(BASE_IMAGE)),base-image)
+	$(BUILD) $(if $(BUILD_BASE),--build-arg BASE_IMAGE=$(BUILD_BASE)) \
+	  -f deploy/Containerfile -t $(IMAGE) .
+
+base-image:
+	@command -v mmdebstrap >/dev/null && command -v podman >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap buildah podman >/dev/null; }
+	@buildah inspect --type image $(LOCAL_BASE) >/dev/null 2>&1 || { \
+	  mkdir -p var && mmdebstrap --quiet --variant=minbase \
+	    --include=python3,python3-venv,ca-certificates \
+	    --customize-hook='copy-in /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/' \
+	    bookworm var/base.tar && \
+	  podman import --quiet var/base.tar $(LOCAL_BASE) && rm var/base.tar; }
+
+# Builds the image (on the local base unless BASE_IMAGE is given) and runs the smoke test in it.
+image-test: install
+	$(MAKE) image BASE_IMAGE=$(or $(BASE_IMAGE),local)
+	NESK_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q tests/deploy/test_image.py \
+	  tests/deploy/test_containerfile.py
 
 # The browser tests drive Debian's Chromium (Playwright downloads no browser of its own).
 CHROMIUM ?= $(shell command -v chromium || echo /usr/bin/chromium)
@@ -58,7 +109,7 @@ run: install check-broker migrate demo-data
 	$(BIN)/python -m shared.supervise Procfile
 
 # Two pytest processes: the service suites run under eventlet, the browser suite without it.
-test: install browser
+test: install browser checkov
 	$(BIN)/python -m pytest -q
 	NESK_E2E=1 $(BIN)/python -m pytest -q tests/e2e
 
@@ -88,6 +139,10 @@ bench-bills: install
 
 bench-payments: install
 	$(BIN)/python -m bench.payments
+
+# Reading submissions at 1 and 8 clients, event delay at a subscriber, beside a plain baseline.
+bench-load: install
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf var .pytest_cache

@@ -62,19 +62,22 @@ class Money(TypeDecorator):
         return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
+def make_engine(url: str, pool_size: int = 10, max_overflow: int | None = None) -> Engine:
+    """An engine keeping ``pool_size`` connections and opening up to ``max_overflow`` more
+    at a peak (default: as many again)."""
+    overflow = pool_size if max_overflow is None else max_overflow
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size}
+            pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": overflow}
         else:  # one in-memory database lives only as long as its one connection
             pool = {"poolclass": StaticPool}
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **pool)
         _serialize_sqlite_transactions(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
 
 
 def _serialize_sqlite_transactions(engine: Engine) -> None:
@@ -131,9 +134,32 @@ _MIGRATING = threading.Lock()
 
 
 def migrate(migrations_dir: Path, url: str, revision: str = "head") -> None:
-    """Apply a service's Alembic migrations (``services/<name>/migrations``) to ``url``."""
+    """Apply a service's Alembic migrations (``services/<name>/migrations``) to ``url``, then
+    refresh the planner's statistics (:func:`analyze`): each start of a service does both."""
     with _MIGRATING:
         _migrate(migrations_dir, url, revision)
+    if url.split("///", 1)[-1] not in ("", ":memory:"):  # (a new in-memory one: nothing to see)
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                analyze(conn)
+        finally:
+            engine.dispose()
+
+
+def analyze(conn: Any, tables: tuple[str, ...] = ()) -> None:
+    """Gather the query planner's statistics (``ANALYZE``) of ``tables`` (default: all), in
+    the caller's transaction. SQLite gathers none by itself: without them it guesses, and
+    e.g. looks a member's earlier readings up through the period index (every reading of
+    the month) instead of the account's; ``analysis_limit`` keeps it to a sample, so it is
+    quick on a large file too. PostgreSQL's autovacuum analyzes as tables change; this
+    only makes it at once (after migrations and bulk loads)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        for table in tables or ("",):
+            conn.exec_driver_sql(f"ANALYZE {table}".strip())
+    else:
+        conn.exec_driver_sql("ANALYZE " + ", ".join(tables))
 
 
 def _migrate(migrations_dir: Path, url: str, revision: str) -> None:
@@ -189,8 +215,10 @@ class Database(DependencyProvider):
         url = settings.database_url(config, self.service)
         if self.migrations_dir and config.get("MIGRATE_ON_START", True):
             migrate(self.migrations_dir, url)
-        workers = int(config.get("SERVICE_MAX_WORKERS", config.get("max_workers", 10)))
-        self.engine = make_engine(url, pool_size=workers + 2)
+        # The process's share of the server's connections (PostgreSQL: max_connections 100 by
+        # default): a worker beyond it waits for a free connection (up to 30 s).
+        self.engine = make_engine(url, pool_size=int(config.get("DB_POOL_SIZE", 5)),
+                                  max_overflow=int(config.get("DB_MAX_OVERFLOW", 5)))
         self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def stop(self) -> None:

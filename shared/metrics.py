@@ -7,7 +7,8 @@ outcome: ``ok``, ``domain_error`` (a :class:`DomainError` is an answer, not a fa
 and the depth of its dead-letter queues from the broker (a passive declare), each skipped,
 and ``nesk_metrics_source_up`` set to 0, while that source cannot be reached. With
 ``METRICS_PORT`` set it serves ``/metrics`` on that port from an eventlet WSGI server of its
-own, so a scrape needs neither a free worker nor the broker. The consumers' retries and dead
+own, so a scrape needs neither a free worker nor the broker; the same server answers the
+probes ``/livez`` and ``/readyz`` of this process (shared.health). The consumers' retries and dead
 letters are counted where they are decided (shared.consumers), OCR where readings reads a
 photo (:func:`ocr_timer`).
 
@@ -43,6 +44,7 @@ from sqlalchemy.orm import Session
 from shared.clock import clock
 from shared.db import Database
 from shared.errors import DomainError
+from shared.health import ConsumerWatch, HealthChecks, find_consumer, with_health
 from shared.outbox import OutboxMixin, backlog
 
 log = logging.getLogger(__name__)
@@ -184,12 +186,15 @@ class _Forward:
         return self.registry.collect()
 
 
-def serve(registry: CollectorRegistry, host: str, port: int) -> tuple[Any, Any]:
-    """Answer every path on ``host:port`` with the registry's metrics, in a green thread;
-    returns (thread, socket)."""
+def serve(registry: CollectorRegistry, host: str, port: int,
+          health: HealthChecks | None = None) -> tuple[Any, Any]:
+    """Answer on ``host:port`` with the registry's metrics (and ``/livez``, ``/readyz`` from
+    ``health``), in a green thread; returns (thread, socket)."""
     sock = eventlet.listen((host, port))
-    thread = eventlet.spawn(eventlet.wsgi.server, sock, make_wsgi_app(registry),
-                            log_output=False)
+    app = make_wsgi_app(registry)
+    if health is not None:
+        app = with_health(health, app)
+    thread = eventlet.spawn(eventlet.wsgi.server, sock, app, log_output=False)
     return thread, sock
 
 
@@ -203,6 +208,8 @@ class ServiceMetrics(DependencyProvider):
         self.server: tuple[Any, Any] | None = None
         self.registry = CollectorRegistry()
         self.registry.register(_Forward(REGISTRY))
+        # Wrapped now, before the consumer starts: it sees every connection (shared.health).
+        self.consumer_watch = ConsumerWatch(find_consumer(self.container))
 
     def start(self) -> None:
         # Every extension is set up by now: the database's engine, the handlers' dead queues.
@@ -221,8 +228,10 @@ class ServiceMetrics(DependencyProvider):
         port = int(config.get("METRICS_PORT") or 0)
         if port:
             host = config.get("METRICS_HOST") or "127.0.0.1"
+            health = HealthChecks(self.consumer_watch, getattr(database, "engine", None),
+                                  float(config.get("READY_TIMEOUT") or 2))
             try:
-                self.server = serve(self.registry, host, port)
+                self.server = serve(self.registry, host, port, health)
             except OSError as exc:  # metrics are not worth refusing to serve customers
                 log.error("metrics: cannot listen on %s:%s: %s", host, port, exc)
             else:

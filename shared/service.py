@@ -1,4 +1,4 @@
-"""What every nameko service has: a ping for readiness, the outbox relay timer, metrics.
+"""What every nameko service has: a ping for readiness, the outbox relay, metrics.
 
 A service class inherits :class:`ServiceBase` and declares its dependencies::
 
@@ -15,6 +15,7 @@ and every service has a :class:`~shared.deadlines.DeadlineGuard` (no commit afte
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Callable, TypeVar
 
@@ -22,7 +23,6 @@ import eventlet
 from nameko.events import BROADCAST, event_handler
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.timer import timer
 from sqlalchemy import text
 
 from shared.clock import clock
@@ -32,12 +32,14 @@ from shared.deadlines import DeadlineGuard, Rpc
 from shared.errors import DomainError
 from shared.events import parse_envelope
 from shared.metrics import ServiceMetrics
-from shared.outbox import OutboxRelay, record_event
+from shared.db import Database, release_session
+from shared.outbox import Doorbell, OutboxRelay, on_commit, record_event
 from shared.work import Work
 
 # A DomainError is an answer, not a failure: nameko logs it as a warning, without traceback.
 # Rpc drops a request whose deadline passed before it started (shared.deadlines).
 rpc = Rpc.decorator(expected_exceptions=(DomainError,))
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -57,12 +59,13 @@ def optional_call(method: Any, timeout: float = OPTIONAL_CALL_TIMEOUT, **kwargs:
         return None
 
 
-# Read at import: nameko fixes a timer's interval when the class is defined.
-RELAY_INTERVAL = float(os.environ.get("OUTBOX_RELAY_INTERVAL", "0.2"))
-
-
 class OutboxProvider(DependencyProvider):
-    """The service's outbox model and a relay with its own confirmed-publish connection."""
+    """The service's outbox model and its relay: a greenthread of the container that sends
+    the committed events as soon as a commit rings it (shared.outbox.on_commit), and every
+    ``OUTBOX_RELAY_INTERVAL`` seconds otherwise (rows left by a crash, another replica's rows
+    on a busy lock, a broker that was down)."""
+
+    BUSY_RETRY = 0.02  # seconds before trying again when another replica's relay is sending
 
     def __init__(self, model: type) -> None:
         self.model = model
@@ -70,9 +73,46 @@ class OutboxProvider(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.relay = OutboxRelay(config["AMQP_URI"], self.container.service_name, config)
+        self.interval = float(config.get("OUTBOX_RELAY_INTERVAL") or 5)
+        self.bell = Doorbell()
+
+    def start(self) -> None:
+        self.database = next(d for d in self.container.dependencies if isinstance(d, Database))
+        self.stop_ringing = on_commit(self.model, self.bell.ring)
+        self.thread = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
+
+    def stop(self) -> None:
+        self.stop_ringing()
+        self.thread.kill()
+        self.relay.publisher.close()
+
+    def kill(self) -> None:
+        self.stop()
 
     def get_dependency(self, worker_ctx: Any) -> "OutboxProvider":
         return self
+
+    def _run(self) -> None:
+        while True:
+            self.drain()
+            self.bell.wait(self.interval)
+
+    def drain(self) -> None:
+        """Relay until nothing is left (or the broker fails); never raises: a failure is
+        logged and the rows wait for the next ring or poll."""
+        session = self.database.Session()
+        try:
+            while True:
+                done = self.relay.relay_pass(session, self.model, clock.now())
+                if done.busy:
+                    eventlet.sleep(self.BUSY_RETRY)
+                elif not done.full:
+                    return
+        except Exception:
+            log.warning("outbox relay pass failed; the rows wait for the next one",
+                        exc_info=True, extra={"service": self.container.service_name})
+        finally:
+            release_session(session, self.container.service_name)
 
 
 class ServiceBase:
@@ -115,8 +155,3 @@ class ServiceBase:
         """Auth ended sessions (logout, password change or reset, deletion): refuse their
         access tokens here from now on."""
         self.request.revocations.add(parse_envelope(body)["payload"], clock.now())
-
-    @timer(interval=RELAY_INTERVAL)
-    def relay_outbox(self) -> None:
-        """Send the events this service has committed but not yet published."""
-        self.outbox.relay.relay(self.db, self.outbox.model, self.clock.now())

@@ -9,6 +9,7 @@ by a test, so a new setting cannot go undocumented.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -54,9 +55,22 @@ SETTINGS: tuple[Setting, ...] = (
             "PostgreSQL: postgresql+psycopg2://user@host/db. Same pattern for every service."),
     Setting("MIGRATE_ON_START", "true", "Apply the service's Alembic migrations when it starts.",
             _bool),
-    Setting("SERVICE_MAX_WORKERS", "10", "Concurrent workers per nameko service (DB pool size).",
-            int),
-    Setting("OUTBOX_RELAY_INTERVAL", "0.2", "Seconds between passes of the outbox relay.", float),
+    Setting("SERVICE_MAX_WORKERS", "10", "Concurrent workers per nameko service.", int),
+    Setting("DB_POOL_SIZE", "5",
+            "Database connections a service process keeps open. A process opens at most "
+            "DB_POOL_SIZE + DB_MAX_OVERFLOW; keep (that) × (service processes, replicas "
+            "included) under PostgreSQL's max_connections (100 by default, 3 reserved): the "
+            "defaults give 10 per process, 60 for the six service processes of `make run`; "
+            "two replicas of each need 3 + 3 or a larger max_connections. A worker "
+            "beyond the budget waits for a connection (up to 30 s).", int),
+    Setting("DB_MAX_OVERFLOW", "5",
+            "Connections a service process may open beyond DB_POOL_SIZE at a peak (closed "
+            "again when returned).", int),
+    Setting("OUTBOX_RELAY_INTERVAL", "5",
+            "Seconds between the outbox relay's fallback passes. A commit that adds events wakes "
+            "the relay at once; the poll only picks up what no commit in this process announced "
+            "(another replica's rows while it was busy, rows left by a crash, a broker that was "
+            "down).", float),
     Setting("OUTBOX_MAX_ATTEMPTS", "5",
             "Failed publishes of one outbox event, for a reason of its own (the broker refuses "
             "it), before it is parked and the events behind it go on; an unreachable broker "
@@ -82,8 +96,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Longest wait before an event handler's retry, seconds.", float),
     Setting("LOG_LEVEL", "INFO", "Log level of every process (JSON lines on stderr)."),
     Setting("METRICS_PORT", "0",
-            "Port of a service process's Prometheus /metrics (one per process: `make run` gives "
-            "them 9101-9106); 0: none. The gateway and the web cabinet serve GET /metrics on "
+            "Port of a service process's Prometheus /metrics and its probes /livez, /readyz (one "
+            "per process: `make run` gives them 9101-9106); 0: none. The gateway and the web cabinet serve GET /metrics on "
             "their own port.", int),
     Setting("METRICS_HOST", "127.0.0.1",
             "Address a service's /metrics listens on (0.0.0.0 in a container, for Prometheus)."),
@@ -251,9 +265,12 @@ def load(env: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, An
         config[setting.name] = setting.cast(raw)
     config.update(overrides)
     var_dir = Path(config["VAR_DIR"])
+    # Production has no SQLite fallback: a missing URL stays empty and database_url refuses it.
+    fallback = config["NESK_ENV"] != "production"
     for service in SERVICES:
         key = f"{service.upper()}_DATABASE_URL"
-        config[key] = overrides.get(key) or env.get(key) or f"sqlite:///{var_dir / (service + '.db')}"
+        config[key] = (overrides.get(key) or env.get(key)
+                       or (f"sqlite:///{var_dir / (service + '.db')}" if fallback else ""))
     check(config)
     return config
 
@@ -262,16 +279,46 @@ class ConfigurationError(RuntimeError):
     """A setting has a value this process must not run with."""
 
 
+# Secrets whose value, when set, must not be a placeholder copied from an example.
+SECRETS = ("SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN",
+           "SMTP_PASSWORD", "S3_SECRET_KEY")
+SECRET_KEY_MIN_LENGTH = 32
+PLACEHOLDER = re.compile(r"change.?me|replace|placeholder|dummy|^x+$", re.IGNORECASE)
+# Settings only for development and tests, each with the value production refuses.
+NOT_IN_PRODUCTION = {"SMS_BACKEND": "file", "EMAIL_BACKEND": "file", "PAYMENT_PROVIDER": "sandbox"}
+
+
 def check(config: Mapping[str, Any]) -> None:
-    """Refuse combinations that are unsafe in production."""
-    if config.get("NESK_ENV") == "production":
-        if config.get("CAPTCHA_TEST_ANSWER"):
-            raise ConfigurationError("CAPTCHA_TEST_ANSWER must not be set when NESK_ENV=production")
-        if config.get("SECRET_KEY") in ("", None, _BY_NAME["SECRET_KEY"].default):
-            raise ConfigurationError("SECRET_KEY must be set when NESK_ENV=production")
-        if not config.get("JWT_PRIVATE_KEY_FILE") and not config.get("JWT_PUBLIC_KEY_FILE"):
-            raise ConfigurationError("JWT key files must be set when NESK_ENV=production")
+    """Refuse combinations that are unsafe in production, naming the variable to change."""
+    if config.get("NESK_ENV") != "production":
+        return
+    if config.get("CAPTCHA_TEST_ANSWER"):
+        raise ConfigurationError("CAPTCHA_TEST_ANSWER must not be set when NESK_ENV=production")
+    secret_key = config.get("SECRET_KEY") or ""
+    if secret_key == _BY_NAME["SECRET_KEY"].default or len(secret_key) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigurationError(f"SECRET_KEY must be set to {SECRET_KEY_MIN_LENGTH} or more "
+                                 "random characters when NESK_ENV=production")
+    for name in SECRETS:
+        if PLACEHOLDER.search(str(config.get(name) or "")):
+            raise ConfigurationError(f"{name} is a placeholder: set the real value "
+                                     "(NESK_ENV=production)")
+    if not config.get("JWT_PRIVATE_KEY_FILE") and not config.get("JWT_PUBLIC_KEY_FILE"):
+        raise ConfigurationError("JWT key files must be set when NESK_ENV=production")
+    for name, refused in NOT_IN_PRODUCTION.items():
+        if config.get(name) == refused:
+            raise ConfigurationError(f"{name}={refused} is for development and tests only: "
+                                     "refused when NESK_ENV=production")
+    for service in SERVICES:
+        key = f"{service.upper()}_DATABASE_URL"
+        if str(config.get(key) or "").startswith("sqlite"):
+            raise ConfigurationError(f"{key} is SQLite: PostgreSQL is required when "
+                                     "NESK_ENV=production")
 
 
 def database_url(config: Mapping[str, Any], service: str) -> str:
-    return config[f"{service.upper()}_DATABASE_URL"]
+    """The service's database URL; refused when production left it unset (no SQLite there)."""
+    key = f"{service.upper()}_DATABASE_URL"
+    if not config.get(key):
+        raise ConfigurationError(f"{key} must be set (NESK_ENV=production: no SQLite "
+                                 "fallback)")
+    return config[key]

@@ -16,8 +16,8 @@ from sqlalchemy.pool import StaticPool
 
 from shared import outbox as outbox_module
 from shared.events import contract
-from shared.outbox import (AnyOutbox, OutboxMixin, OutboxRelay, parked_rows, record_event,
-                           requeue)
+from shared.outbox import (AnyOutbox, Doorbell, OutboxMixin, OutboxRelay, Outgoing, on_commit,
+                           parked_rows, record_event, requeue)
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 DOWN = "amqp://guest:guest@127.0.0.1:1/"  # a Publisher connects only when it publishes
@@ -98,17 +98,27 @@ def test_recording_inside_a_savepoint_is_refused(db):
 
 
 class FakePublisher:
-    """Fails as told per text; records what went through."""
+    """Refuses (nacks) or fails as told per text, like :class:`BatchPublisher`; records what
+    went through and each batch's size."""
 
     def __init__(self, failures: dict[str, Exception]) -> None:
         self.failures = failures
         self.sent: list[str] = []
+        self.batches: list[int] = []
 
-    def publish(self, body: dict[str, Any], **_: Any) -> None:
-        text = body["payload"]["text"]
-        if text in self.failures:
-            raise self.failures[text]
-        self.sent.append(text)
+    def publish(self, batch: list[Outgoing]
+                ) -> tuple[list[BaseException | None], BaseException | None]:
+        self.batches.append(len(batch))
+        outcomes: list[BaseException | None] = []
+        for message in batch:
+            text = json.loads(message.body)["payload"]["text"]
+            failure = self.failures.get(text)
+            if isinstance(failure, OperationalError):  # the broker is down: the batch stops
+                return outcomes, failure
+            outcomes.append(failure)
+            if failure is None:
+                self.sent.append(text)
+        return outcomes, None
 
 
 def relay_with(failures: dict[str, Exception], max_attempts: int = 3) -> OutboxRelay:
@@ -122,21 +132,35 @@ def test_a_row_refused_max_attempts_times_is_parked_and_the_rest_go_on(db):
         note(db, text)
     db.commit()
     relay = relay_with({"poison": RuntimeError("refused by the broker")}, max_attempts=3)
-    assert relay.relay(db, UnitOutbox, NOW) == 1  # a; poison fails, b waits behind it
-    assert relay.relay(db, UnitOutbox, NOW) == 0  # order kept while poison has tries left
-    assert relay.publisher.sent == ["a"]
-    assert relay.relay(db, UnitOutbox, NOW) == 1  # third failure: parked; b goes
-    assert relay.publisher.sent == ["a", "b"]
+    # One batch: a and b are taken, poison refused (it went out with them).
+    assert relay.relay(db, UnitOutbox, NOW) == 2
+    assert relay.publisher.sent == ["a", "b"] and relay.publisher.batches == [3]
+    assert relay.relay(db, UnitOutbox, NOW) == 0  # poison alone is tried again
+    assert relay.relay(db, UnitOutbox, NOW) == 0  # third failure: parked
+    assert relay.publisher.batches == [3, 1, 1]
     [parked] = parked_rows(db, UnitOutbox)
     assert parked["error"] == "RuntimeError: refused by the broker" and parked["attempts"] == 3
     assert relay.relay(db, UnitOutbox, NOW) == 0  # a parked row is not tried again
-    assert relay.publisher.sent == ["a", "b"]
+    assert relay.publisher.batches == [3, 1, 1]
 
     relay.publisher.failures.clear()  # the cause is fixed
     assert requeue(db, UnitOutbox) == 1
     assert relay.relay(db, UnitOutbox, NOW) == 1
     assert relay.publisher.sent == ["a", "b", "poison"]
     assert parked_rows(db, UnitOutbox) == []
+
+
+def test_a_pass_sends_a_batch_and_says_whether_more_wait(db):
+    for n in range(5):
+        note(db, str(n))
+    db.commit()
+    relay = relay_with({})
+    first = relay.relay_pass(db, UnitOutbox, NOW, batch=3)
+    assert (first.sent, first.full, first.busy) == (3, True, False)
+    second = relay.relay_pass(db, UnitOutbox, NOW, batch=3)
+    assert (second.sent, second.full) == (2, False)
+    assert relay.publisher.sent == ["0", "1", "2", "3", "4"]
+    assert relay.publisher.batches == [3, 2]
 
 
 def test_a_row_that_is_not_json_is_parked(db):
@@ -164,7 +188,7 @@ def test_an_unreachable_broker_parks_nothing_and_keeps_the_order(db):
         assert relay.relay(db, UnitOutbox, NOW) == 0
     assert parked_rows(db, UnitOutbox) == []
     rows = db.scalars(select(UnitOutbox).order_by(UnitOutbox.id)).all()
-    assert [r.attempts for r in rows] == [5, 0]  # b was never tried past a
+    assert [r.attempts for r in rows] == [5, 0]  # b waits behind a
     assert rows[0].last_error.startswith("OperationalError")
     relay.publisher.failures.clear()  # the broker is back
     assert relay.relay(db, UnitOutbox, NOW) == 2
@@ -201,3 +225,24 @@ def test_the_command_lists_and_requeues_parked_rows(tmp_path, monkeypatch, capsy
     assert capsys.readouterr().out.strip() == "requeued 1"
     assert outbox_module.main(["parked", "readings"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_a_commit_that_adds_events_rings_the_relays_of_that_outbox(db):
+    bell = Doorbell()
+    stop = on_commit(UnitOutbox, bell.ring)
+    try:
+        db.add(Note(text="no event"))
+        db.commit()
+        assert not bell.wait(0)  # a commit without events does not wake the relay
+        note(db, "rolled back")
+        db.rollback()
+        assert not bell.wait(0)
+        note(db, "committed")
+        db.commit()
+        assert bell.wait(0)
+        assert not bell.wait(0)  # rung once, then re-armed
+    finally:
+        stop()
+    note(db, "after stop")
+    db.commit()
+    assert not bell.wait(0)

@@ -6,8 +6,12 @@ from shared.settings import ConfigurationError, load
 
 
 def production(**env):
-    return {"NESK_ENV": "production", "SECRET_KEY": "a-real-secret",
-            "JWT_PRIVATE_KEY_FILE": "/etc/nesk/jwt.pem", **env}
+    """A production environment that starts (tests/unit/test_production_refusals.py)."""
+    return {"NESK_ENV": "production", "SECRET_KEY": "k" * 40,
+            "JWT_PRIVATE_KEY_FILE": "/etc/nesk/jwt.pem", "SMS_BACKEND": "twilio",
+            "EMAIL_BACKEND": "smtp", "PAYMENT_PROVIDER": "stripe",
+            **{f"{s.upper()}_DATABASE_URL": f"postgresql+psycopg2://{s}@db/{s}"
+               for s in settings.SERVICES}, **env}
 
 
 def test_defaults(tmp_path):

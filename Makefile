@@ -109,7 +109,7 @@ run: install check-broker migrate demo-data
 	$(BIN)/python -m shared.supervise Procfile
 
 # Two pytest processes: the service suites run under eventlet, the browser suite without it.
-test: install browser checkov
+test: install browser checkov lint
 	$(BIN)/python -m pytest -q
 	NESK_E2E=1 $(BIN)/python -m pytest -q tests/e2e
 

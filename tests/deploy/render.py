@@ -20,7 +20,7 @@ def kubectl() -> str | None:
     return shutil.which("kubectl")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def render(overlay: str) -> tuple[dict, ...]:
     """Every object the overlay makes, in order."""
     with tempfile.TemporaryDirectory() as folder:

@@ -41,8 +41,10 @@ def _success(route: Route) -> dict[str, Any]:
         return {"description": "Файл (Content-Disposition: attachment; filename*=UTF-8'')",
                 "content": {kind: {"schema": {"type": "string", "format": "binary"}}
                             for kind in DOWNLOAD_TYPES}}
-    return {"description": "OK",
-            "content": {"application/json": {"schema": {"type": "object"}}}}
+    body: dict[str, Any] = {"schema": route.response}
+    if route.example is not None:
+        body["example"] = route.example
+    return {"description": "OK", "content": {"application/json": body}}
 
 
 IDEMPOTENCY_KEY = {
@@ -64,7 +66,7 @@ def _operation(route: Route) -> dict[str, Any]:
     }
     if route.body_arg:
         operation["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": {"type": "object"}}}}
+            "application/json": {"schema": {"oneOf": list(route.body_one_of)}}}}
     elif route.schema is not None:
         if route.source == "query":
             operation["parameters"] = [{"in": "query", "schema": route.schema}]

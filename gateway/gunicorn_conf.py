@@ -1,5 +1,5 @@
 """gunicorn settings from the same environment variables as everything else."""
-from shared import gunicorn_metrics, settings
+from shared import gunicorn_metrics, logs, settings
 
 _config = settings.load()
 
@@ -16,6 +16,8 @@ threads = _config["GATEWAY_THREADS"]
 timeout = int(_config["RPC_TIMEOUT"]) + 20
 graceful_timeout = 10
 accesslog = None  # the app logs each request as JSON
+# gunicorn's own lines (startup, workers) as JSON too, like every other line.
+logconfig_dict = logs.gunicorn_logconfig("gateway", _config["LOG_LEVEL"])
 limit_request_line = 8190
 limit_request_fields = 100
 # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default: the gateway and

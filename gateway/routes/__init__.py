@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from marshmallow import Schema
-
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,15 @@ class Route:
     tag: str = "auth"
     errors: tuple[int, ...] = field(default=(400, 422))
     body_arg: str | None = None  # pass the whole JSON object as this one RPC argument
+    body_one_of: tuple[type[Schema], ...] = ()  # what that object may be, for the document
     upload: bool = False  # a large body (a photo): MAX_UPLOAD_BYTES instead of MAX_JSON_BYTES
     raw: bool = False  # pass the body as received (base64) and the headers: signed webhooks
     download: bool = False  # RPC gives {filename, content_type, content_base64}: send the file
     # creates something: takes an optional Idempotency-Key header (shared/idempotency.py)
     idempotent: bool = False
+    # what a 2xx answers: a schema class, or an instance (``Schema(many=True)``: an array)
+    response: type[Schema] | Schema | None = None
+    example: Any = None  # an example of that answer, for the OpenAPI document
 
     @property
     def service(self) -> str:

@@ -32,6 +32,14 @@ class Strict(Schema):
         russify_field(field_obj)
 
 
+class Paged(Strict):
+    """A list that grows, a page at a time (README «Списки»)."""
+    limit = fields.Integer(validate=validate.Range(min=1, max=100), metadata={
+        "description": "Сколько записей на странице (по умолчанию 20)"})
+    cursor = fields.String(validate=validate.Length(max=512), metadata={
+        "description": "next из предыдущего ответа; без него — первая страница"})
+
+
 class Error(Schema):
     code = fields.String(required=True, metadata={"example": "validation_failed"})
     message = fields.String(required=True)

@@ -1,7 +1,7 @@
 """Request shapes of the accounts routes."""
 from marshmallow import fields, validate
 
-from gateway.schemas import Strict, Text
+from gateway.schemas import Paged, Strict, Text
 
 
 class LinkAccount(Strict):
@@ -47,7 +47,37 @@ class EmailToken(Strict):
     token = Text(required=True)
 
 
-class NoticeQuery(Strict):
+class NoticeQuery(Paged):
     unread_only = fields.Boolean(load_default=False)
-    before_id = fields.Integer()
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+# PUT /profile/{tab}: the tab's fields (the service checks the values); null clears a field.
+class ProfileBasic(Strict):
+    """tab = basic: Основная анкета."""
+    last_name = Text(allow_none=True, metadata={"example": "Иванов"})
+    first_name = Text(allow_none=True)
+    middle_name = Text(allow_none=True)
+    last_name_latin = Text(allow_none=True, metadata={"example": "Ivanov"})
+    first_name_latin = Text(allow_none=True)
+    gender = fields.String(allow_none=True, validate=validate.OneOf(["male", "female"]))
+    nickname = Text(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    citizenship = Text(allow_none=True, metadata={"example": "RU"})
+
+
+class ProfileExtended(Strict):
+    """tab = extended: Расширенная анкета."""
+    birth_place = Text(allow_none=True)
+    snils = Text(allow_none=True, metadata={"example": "112-233-445 95"})
+    inn = Text(allow_none=True)
+    household_size = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=30))
+
+
+class ProfilePreferences(Strict):
+    """tab = preferences: Личные предпочтения."""
+    notify_sms = fields.Boolean()
+    notify_email = fields.Boolean()
+    reading_reminders = fields.Boolean()
+
+
+PROFILE_TABS = (ProfileBasic, ProfileExtended, ProfilePreferences)

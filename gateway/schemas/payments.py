@@ -1,7 +1,7 @@
 """Request shapes of the payments routes."""
 from marshmallow import fields, validate
 
-from gateway.schemas import Strict, Text
+from gateway.schemas import Paged, Strict, Text
 
 
 class PayOn(Strict):
@@ -43,12 +43,10 @@ class AutoPay(Strict):
     card_ref = Text(required=True)
 
 
-class History(Strict):
+class History(Paged):
     account_id = fields.Integer()
     date_from = fields.String(metadata={"example": "2026-01-01"})
     date_to = fields.String(metadata={"example": "2026-12-31"})
-    page = fields.Integer(load_default=1)
-    per_page = fields.Integer(load_default=20)
 
 
 class Refund(Strict):

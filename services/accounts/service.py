@@ -235,10 +235,11 @@ class AccountsService(ServiceBase):
     # ---- notices and the page header ------------------------------------------------------
 
     @rpc
-    def my_notices(self, unread_only: Any = False, before_id: Any = None, limit: Any = 20
+    def my_notices(self, unread_only: Any = False, cursor: Any = None, limit: Any = None
                    ) -> dict[str, Any]:
-        """The caller's notice feed, newest first, with the unread count."""
-        return self.notices.feed(self._me(), unread_only, before_id, limit)
+        """The caller's notice feed, newest first, a page at a time ({items, next}; ``next``
+        back as ``cursor``), with the unread count."""
+        return self.notices.feed(self._me(), unread_only, cursor, limit)
 
     @rpc
     def mark_notice_read(self, notice_id: Any) -> dict[str, Any]:

@@ -382,9 +382,10 @@ class PaymentsService(GrantsMixin, ServiceBase):
 
     @rpc
     def history(self, account_id: Any = None, date_from: Any = None, date_to: Any = None,
-                page: Any = 1, per_page: Any = 20) -> dict[str, Any]:
+                cursor: Any = None, limit: Any = None) -> dict[str, Any]:
         """Платежи (one account) or Полная история платежей (all the caller's accounts):
-        id, amount, type, source, time, status; by period, paged."""
+        id, amount, type, source, time, status; by period, a page at a time ({items, next};
+        ``next`` back as ``cursor``)."""
         user_id = self.request.principal().user_id
         if account_id is not None:
             try:
@@ -396,7 +397,7 @@ class PaymentsService(GrantsMixin, ServiceBase):
         else:
             accounts = self._user_accounts(user_id)
         return history.page(self.work(), user_id, accounts, parse_day(date_from, "date_from"),
-                            parse_day(date_to, "date_to"), page, per_page)
+                            parse_day(date_to, "date_to"), cursor, limit)
 
     # ---- operators -----------------------------------------------------------------------
 

@@ -182,7 +182,7 @@ def test_trusted_person_read_only_then_revoked(sys, customer):
     assert granted.json["trusted"][0]["user_id"] == helper["user"]["id"]
     seen = sys.client.get(f"{API}/accounts/{account_id}", headers=bearer(helper))
     assert seen.status_code == 200 and seen.json["access"] == "read"
-    told = sys.client.get(f"{API}/notices", headers=bearer(helper)).json["notices"]
+    told = sys.client.get(f"{API}/notices", headers=bearer(helper)).json["items"]
     assert [n["kind"] for n in told] == ["access_granted"] and number in told[0]["body"]
     read_only = sys.client.put(f"{API}/accounts/{account_id}/paperless", headers=bearer(helper),
                                json={"paperless": False})
@@ -201,7 +201,7 @@ def test_trusted_person_read_only_then_revoked(sys, customer):
     again = sys.client.post(f"{API}/accounts/{account_id}/trusted", headers=bearer(customer),
                             json={"phone": helper_phone, "access": "full"})
     assert again.status_code == 201, again.json
-    told = sys.client.get(f"{API}/notices", headers=bearer(helper)).json["notices"]
+    told = sys.client.get(f"{API}/notices", headers=bearer(helper)).json["items"]
     assert [n["kind"] for n in told] == ["access_granted", "access_granted"]
 
 

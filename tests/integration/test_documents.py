@@ -340,7 +340,7 @@ def test_the_operator_opens_and_accepts_and_the_tariff_category_follows(sys):
                            "WHERE number = :v", number) == "electric_stove",
                what="payments' copy of the category")
     def review_notices() -> list[str] | None:
-        feed = sys.client.get(f"{API}/notices", headers=bearer(customer)).json["notices"]
+        feed = sys.client.get(f"{API}/notices", headers=bearer(customer)).json["items"]
         bodies = [n["body"] for n in feed if n["kind"] == "document_review"]
         return bodies if len(bodies) == 2 else None
 

@@ -48,7 +48,7 @@ def test_reading_window_reminder_once_per_period_only_to_accounts_without_a_read
                            json={"meter_serial": "1000911502333", "values": [100]})
     assert sent.status_code == 201, sent.json
     tokens = _refresh(sys, tokens)
-    assert _feed(sys, tokens)["notices"] == []
+    assert _feed(sys, tokens)["items"] == []
 
     tap = sys.tap("readings")
     _move_clock_to(sys, date(today.year, today.month, 23))
@@ -57,16 +57,16 @@ def test_reading_window_reminder_once_per_period_only_to_accounts_without_a_read
     event = tap.wait_for("reading_reminder_due", lambda p: p["account_id"] == account_id)
     assert event["payload"]["window_end"].endswith("-25")
     tokens, diligent = _refresh(sys, tokens), _refresh(sys, diligent)
-    feed = eventually(lambda: (f := _feed(sys, tokens))["notices"] and f,
+    feed = eventually(lambda: (f := _feed(sys, tokens))["items"] and f,
                       what="the reminder notice")
-    reminders = [n for n in feed["notices"] if n["kind"] == "reading_reminder"]
+    reminders = [n for n in feed["items"] if n["kind"] == "reading_reminder"]
     assert len(reminders) == 1 and reminders[0]["account_id"] == account_id
     assert "до 25." in reminders[0]["body"]
     assert feed["unread"] == 1
     assert "Передайте показания" in sys.last_sms(phone)
     assert not [e for e in tap.drain() if e["type"] == "reading_reminder_due"
                 and e["payload"]["account_id"] == diligent_account]
-    assert [n for n in _feed(sys, diligent)["notices"] if n["kind"] == "reading_reminder"] == []
+    assert [n for n in _feed(sys, diligent)["items"] if n["kind"] == "reading_reminder"] == []
     tap.close()
 
 
@@ -82,7 +82,7 @@ def test_verification_due_soon_and_read_state_and_summary(sys):
     assert summary["unread_notices"] >= 1 and summary["accounts"] == 1
     feed = sys.client.get(f"{API}/notices", headers=bearer(tokens),
                           query_string={"unread_only": "true"}).json
-    notice = next(n for n in feed["notices"] if n["kind"] == "meter_verification")
+    notice = next(n for n in feed["items"] if n["kind"] == "meter_verification")
     assert "1000911502333" in notice["body"]
     read = sys.client.post(f"{API}/notices/{notice['id']}/read", headers=bearer(tokens))
     assert read.status_code == 200 and read.json["read"] is True
@@ -106,7 +106,7 @@ def test_channels_follow_the_preferences(sys):
                                     "verification_due": due})
     sys.tick("accounts", "send_reminders")
     feed = sys.client.get(f"{API}/notices", headers=bearer(tokens)).json
-    assert any(n["kind"] == "meter_verification" for n in feed["notices"])
+    assert any(n["kind"] == "meter_verification" for n in feed["items"])
     assert not [m for m in sys.sms.messages if m["to"] == phone]
 
 
@@ -117,10 +117,10 @@ def test_notices_are_private_and_the_feed_checks_its_parameters(sys):
     sys.tick("readings", "remind_missing_readings")
     owner = sys.client.post(f"{API}/auth/token/refresh",
                             json={"refresh_token": owner["refresh_token"]}).json
-    eventually(lambda: sys.client.get(f"{API}/notices", headers=bearer(owner)).json["notices"],
+    eventually(lambda: sys.client.get(f"{API}/notices", headers=bearer(owner)).json["items"],
                what="the reminder notice")
     other = register_by_phone(sys, new_phone())
-    mine = sys.client.get(f"{API}/notices", headers=bearer(owner)).json["notices"]
+    mine = sys.client.get(f"{API}/notices", headers=bearer(owner)).json["items"]
     assert mine
     for notice in mine:
         stolen = sys.client.post(f"{API}/notices/{notice['id']}/read", headers=bearer(other))

@@ -98,8 +98,8 @@ def test_billing_charges_then_the_customer_pays_by_card_and_billing_hears(sys):
     tap.close()
 
     history = sys.client.get(f"{API}/payments/history", headers=bearer(tokens)).json
-    assert history["total"] == 1
-    row = history["rows"][0]
+    assert len(history["items"]) == 1 and history["next"] is None
+    row = history["items"][0]
     assert (row["payment_id"], row["amount"], row["type"], row["source"], row["status"]) == (
         payment["id"], "1600.00", "electricity", "card", "succeeded")
     again = card(sys, tokens, payment)  # the form posted once more: the payment is settled
@@ -142,7 +142,7 @@ def test_a_double_click_pays_once(sys):
     assert card(sys, tokens, results[0].json).json["status"] == "succeeded"
     history = sys.client.get(f"{API}/payments/history", headers=bearer(tokens),
                              query_string={"account_id": account_id}).json
-    assert history["total"] == 1
+    assert len(history["items"]) == 1
     other = pay(sys, tokens, [{**items[0], "amount": "1.00"}], key)
     assert other.status_code == 409 and "idempotency_key" in error(other)["fields"]
 
@@ -215,7 +215,7 @@ def test_penalties_are_shown_how_they_were_computed_and_can_be_paid(sys):
     after = debt(sys, tokens, account_id)
     assert (after["debt"], after["penalties"], after["to_pay"]) == ("0.00", "0.00", "0.00")
     types = {r["type"] for r in sys.client.get(f"{API}/payments/history",
-                                               headers=bearer(tokens)).json["rows"]}
+                                               headers=bearer(tokens)).json["items"]}
     assert types == {"electricity", "penalty"}
 
 
@@ -242,7 +242,7 @@ def test_bad_payment_requests_get_clear_errors_and_strangers_are_refused(sys):
                               "amount": "100.00"}]).json
     assert sys.client.get(f"{API}/payments/{mine['id']}", headers=bearer(stranger)).status_code == 404
     assert card(sys, stranger, mine).status_code == 404
-    assert sys.client.get(f"{API}/payments/history", headers=bearer(stranger)).json["total"] == 0
+    assert sys.client.get(f"{API}/payments/history", headers=bearer(stranger)).json["items"] == []
 
 
 def test_an_operator_refunds_and_the_customer_sees_it(sys):
@@ -292,7 +292,7 @@ def test_a_saved_card_and_an_automatic_payment_that_never_runs_twice(sys):
     sys.tick("payments", "run_autopays")
     tokens = refresh(sys, tokens)
     assert debt(sys, tokens, account_id)["debt"] == "0.00"
-    rows = sys.client.get(f"{API}/payments/history", headers=bearer(tokens)).json["rows"]
+    rows = sys.client.get(f"{API}/payments/history", headers=bearer(tokens)).json["items"]
     assert [r["source"] for r in rows].count("autopay") == 1
 
     off = sys.client.delete(f"{API}/accounts/{account_id}/autopay", headers=bearer(tokens))
@@ -384,7 +384,7 @@ def test_the_payment_confirmation_goes_by_email_and_to_the_feed(sys):
                                if email in str(m["to"]) and "Оплата прошла" in str(m["subject"])],
                       what="the confirmation e-mail")
     assert "77.70" in mail[0]["body"] and number in mail[0]["body"]
-    feed = sys.client.get(f"{API}/notices", headers=bearer(tokens)).json["notices"]
+    feed = sys.client.get(f"{API}/notices", headers=bearer(tokens)).json["items"]
     assert any(n["kind"] == "payment_succeeded" for n in feed)
 
 

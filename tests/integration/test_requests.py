@@ -83,7 +83,7 @@ def act(sys, tokens, request_id: int, step: str, **body):
 
 
 def notices(sys, tokens, kind: str) -> list[dict[str, Any]]:
-    feed = sys.client.get(f"{API}/notices", headers=bearer(tokens)).json["notices"]
+    feed = sys.client.get(f"{API}/notices", headers=bearer(tokens)).json["items"]
     return [n for n in feed if n["kind"] == kind]
 
 

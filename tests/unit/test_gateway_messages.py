@@ -162,10 +162,10 @@ def test_huge_integers_never_reach_a_service(client: Any, rpc: FakeRpc,
     edge = client.get(f"{API}/accounts/{INT64_MAX}", headers=bearer)
     assert edge.status_code == 200  # the largest 64-bit number still is a number
     rpc.calls.clear()
-    in_query = client.get(f"{API}/notices?before_id={HUGE}", headers=bearer)
-    assert fields_of(in_query) == {"before_id": "Слишком большое число"}
-    negative = client.get(f"{API}/notices?before_id=-{HUGE}", headers=bearer)
-    assert fields_of(negative) == {"before_id": "Слишком маленькое число"}
+    in_query = client.get(f"{API}/payments/history?account_id={HUGE}", headers=bearer)
+    assert fields_of(in_query) == {"account_id": "Слишком большое число"}
+    negative = client.get(f"{API}/payments/history?account_id=-{HUGE}", headers=bearer)
+    assert fields_of(negative) == {"account_id": "Слишком маленькое число"}
     in_body = client.post(f"{API}/payments", headers=bearer, json={
         "idempotency_key": "k",
         "items": [{"account_id": int(HUGE), "kind": "electricity", "amount": "1"}]})

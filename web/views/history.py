@@ -2,7 +2,6 @@
 accounts) and «Показания» (readings by meter and period, with a monthly consumption chart)."""
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import Any
 
@@ -61,7 +60,8 @@ def index() -> tuple[str, int]:
     if tab == "readings":
         context.update(_readings(account_id) if account_id else {"meters": []})
     elif tab == "all" or account_id:
-        context.update(_payments(None if tab == "all" else account_id))
+        context.update(_payments(None if tab == "all" else account_id,
+                                 request.args.get("cursor") or ""))
     status = 422 if context["errors"] or context["errors"].general else 200
     return render_template("history/index.html", **context), status
 
@@ -84,19 +84,15 @@ def _tabs(account_id: int | None) -> list[tuple[str, str, str]]:
             ("readings", url_for("history.index", tab="readings", **keep), "Показания")]
 
 
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
-
-
-def _payments(account_id: int | None) -> dict[str, Any]:
-    """One page of payments, newest first, filtered by the dates the customer gave."""
+def _payments(account_id: int | None, cursor: str) -> dict[str, Any]:
+    """One page of payments, newest first, filtered by the dates the customer gave; the
+    page after ``cursor`` (the API's ``next``), or the first."""
     filters = {"date_from": (request.args.get("date_from") or "").strip(),
                "date_to": (request.args.get("date_to") or "").strip()}
     params: dict[str, Any] = {k: v for k, v in filters.items() if v}
-    params.update(page=_page_number(), per_page=PER_PAGE)
+    params["limit"] = PER_PAGE
+    if cursor:
+        params["cursor"] = cursor
     if account_id:
         params["account_id"] = account_id
     try:
@@ -104,6 +100,8 @@ def _payments(account_id: int | None) -> dict[str, Any]:
     except ApiError as exc:
         if exc.status != 422 and exc.status != 400:
             raise
+        if cursor and "cursor" in exc.fields:  # a stale link: the newest page instead
+            return _payments(account_id, "")
         errors = errors_from(exc, known={"date_from", "date_to"})
         return {"filters": filters, "errors": errors, "rows": [], "pager": None}
     rows = [{**row,
@@ -112,17 +110,15 @@ def _payments(account_id: int | None) -> dict[str, Any]:
              "type_text": PAYMENT_TYPES.get(row["type"], row.get("type_name") or row["type"]),
              "source_text": PAYMENT_SOURCES.get(row["source"],
                                                 row.get("source_name") or row["source"])}
-            for row in answer["rows"]]
-    pages = max(1, math.ceil(answer["total"] / answer["per_page"]))
+            for row in answer["items"]]
+    base = {k: v for k, v in request.args.items() if k != "cursor"}
     pager = None
-    if pages > 1:
-        base = {k: v for k, v in request.args.items() if k != "page"}
-        page = answer["page"]
-        pager = {"page": page, "pages": pages,
-                 "prev": url_for("history.index", **base, page=page - 1) if page > 1 else None,
-                 "next": url_for("history.index", **base, page=page + 1) if page < pages
-                 else None}
-    return {"filters": filters, "rows": rows, "pager": pager, "total": answer["total"]}
+    if cursor or answer["next"]:  # newest first: «Ранее» goes to older payments
+        pager = {"first": url_for("history.index", **base) if cursor else None,
+                 "next": url_for("history.index", **base, cursor=answer["next"])
+                 if answer["next"] else None}
+    return {"filters": filters, "rows": rows, "pager": pager}
+
 
 
 def _readings(account_id: int) -> dict[str, Any]:

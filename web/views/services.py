@@ -242,17 +242,23 @@ def attachment(request_id: int, attachment_id: str) -> Response:
 @bp.get("/notices")
 @login_required
 def notices() -> str:
-    """The notice feed, newest first, 20 a page («Ранее» goes on with before_id)."""
+    """The notice feed, newest first, 20 a page («Ранее» goes on with the API's cursor)."""
     from flask import request
 
+    from web.api import ApiError
     from web.session import call
 
     params: dict[str, object] = {"limit": 20}
-    before = request.args.get("before", "")
-    if before.isdigit():
-        params["before_id"] = int(before)
-    feed = call("GET", "/notices", params=params)
-    return render_template("home/notices.html", feed=feed, before=params.get("before_id"))
+    cursor = request.args.get("cursor", "")
+    if cursor:
+        params["cursor"] = cursor
+    try:
+        feed = call("GET", "/notices", params=params)
+    except ApiError as exc:  # a stale or mangled cursor: the newest page instead
+        if exc.status not in (400, 422) or not cursor:
+            raise
+        cursor, feed = "", call("GET", "/notices", params={"limit": 20})
+    return render_template("home/notices.html", feed=feed, cursor=cursor or None)
 
 
 @bp.post("/notices/<int:notice_id>/read")
@@ -269,9 +275,8 @@ def notice_read(notice_id: int):  # type: ignore[no-untyped-def]
     except ApiError as exc:
         if exc.status != 404:  # already gone: nothing to mark
             raise
-    before = request.form.get("before", "")
-    return redirect(url_for("services.notices", before=before if before.isdigit() else None)
-                    + f"#notice-{notice_id}")
+    cursor = request.form.get("cursor") or None
+    return redirect(url_for("services.notices", cursor=cursor) + f"#notice-{notice_id}")
 
 
 @bp.post("/notices/read-all")

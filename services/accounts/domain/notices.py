@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.work import Work as Deps
 from services.accounts.models import Contact, Link, Meter, Notice, Profile
+from shared import paging
 from shared.errors import NotFound, ValidationFailed
 from shared.notify import DeliveryFailed, Notifier
 
@@ -157,25 +158,19 @@ class Notices:
 
     # ---- the feed ------------------------------------------------------------------------
 
-    def feed(self, user_id: str, unread_only: object = False, before_id: object = None,
-             limit: object = 20) -> dict[str, Any]:
-        try:
-            limit = int(limit)  # type: ignore[arg-type]
-            before = int(before_id) if before_id not in (None, "") else None  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValidationFailed("Неверные параметры списка",
-                                   {"limit": "integers expected"}) from None
-        if not 1 <= limit <= PAGE_MAX:
-            raise ValidationFailed("Не больше 100 уведомлений за раз", {"limit": "1 to 100"})
+    def feed(self, user_id: str, unread_only: object = False, cursor: object = None,
+             limit: object = None) -> dict[str, Any]:
+        """Newest first, a page at a time (shared/paging.py), with the unread count."""
+        size = paging.limit_of(limit, maximum=PAGE_MAX)
+        after = paging.decode(cursor, (int,))
         query = select(Notice).where(Notice.user_id == user_id)
         if unread_only in (True, "true", "1"):
             query = query.where(Notice.read_at.is_(None))
-        if before is not None:
-            query = query.where(Notice.id < before)
-        notices = list(self.db.scalars(query.order_by(Notice.id.desc()).limit(limit)))
-        return {"notices": [notice_view(n) for n in notices],
-                "unread": self.unread(user_id),
-                "next_before_id": notices[-1].id if len(notices) == limit else None}
+        if after is not None:
+            query = query.where(Notice.id < after[0])
+        notices = list(self.db.scalars(query.order_by(Notice.id.desc()).limit(size + 1)))
+        return {**paging.page(notices, size, notice_view, lambda n: [n.id]),
+                "unread": self.unread(user_id)}
 
     def unread(self, user_id: str) -> int:
         return self.db.scalar(select(func.count()).select_from(Notice).where(

@@ -145,7 +145,7 @@ def decide(grant: Any, need: str) -> dict[str, Any]:
 
 # ---- applying accounts' word -------------------------------------------------------------
 
-def apply(db: Session, model: type, grant: dict[str, Any], now: datetime,
+def apply(db: Session, model: type[Any], grant: dict[str, Any], now: datetime,
           revoked: bool = False) -> None:
     """Record ``grant`` (an event's payload or check_access's answer, with ``user_id``) unless
     the table holds a newer state of it. One statement, so concurrent events cannot race."""
@@ -165,7 +165,7 @@ def apply(db: Session, model: type, grant: dict[str, Any], now: datetime,
         where=newer))
 
 
-def forget_user(db: Session, model: type, user_id: str) -> None:
+def forget_user(db: Session, model: type[Any], user_id: str) -> None:
     """auth.user_deleted: the user's grants and tombstones go (152-ФЗ)."""
     db.execute(delete(model).where(model.user_id == user_id))
 

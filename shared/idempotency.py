@@ -109,7 +109,7 @@ class IdempotencyKeyMixin:
 class _Claim:
     """Puts the key row into the work's first commit; remembers whether it committed."""
 
-    def __init__(self, model: type, values: dict[str, Any]) -> None:
+    def __init__(self, model: type[Any], values: dict[str, Any]) -> None:
         self.model = model
         self.values = values
         self.inserted = False  # in the open transaction
@@ -270,7 +270,7 @@ class Idempotency(DependencyProvider):
     """A service's idempotency keys: ``idempotency = Idempotency(IdempotencyKey)``; the
     methods to guard carry :func:`idempotent` under ``@rpc``."""
 
-    def __init__(self, model: type) -> None:
+    def __init__(self, model: type[Any]) -> None:
         self.model = model
         self.last_purge: datetime | None = None
 

@@ -3,7 +3,9 @@
 The gateway takes ``X-Request-ID`` (or makes one) and puts it in the nameko context
 data of every RPC call; nameko forwards context data on nested calls, and
 :class:`shared.dependencies.RequestContext` puts it into this module's
-greenlet-/thread-local so every log line of that worker carries it.
+greenlet-/thread-local so every log line of that worker carries it;
+:func:`shared.blocking.offload` carries it into eventlet's native pool threads. gunicorn's own
+lines (startup, workers, access) go through the same handler (:func:`gunicorn_logconfig`).
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import re
 import sys
 import threading
 import uuid
+from datetime import datetime
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -46,21 +50,52 @@ class _ContextFilter(logging.Filter):
         return True
 
 
-def configure(process_name: str, level: str = "INFO") -> None:
-    """Send every log record to stderr as one JSON object per line."""
+class _IsoJsonFormatter(JsonFormatter):
+    """``ts`` in ISO 8601 with the zone offset (2026-05-04T12:30:01.250+03:00): logging's
+    default has neither the ``T`` nor the zone, so lines from hosts in other zones mislead."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created).astimezone()
+        return moment.isoformat(timespec="milliseconds")
+
+
+def json_handler(process_name: str) -> logging.Handler:
+    """A stderr handler writing each record as one JSON object with ``service`` and
+    ``request_id``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ContextFilter(process_name))
-    handler.setFormatter(JsonFormatter(
+    handler.setFormatter(_IsoJsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
         rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
     ))
+    return handler
+
+
+def configure(process_name: str, level: str = "INFO") -> None:
+    """Send every log record to stderr as one JSON object per line."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [json_handler(process_name)]
     root.setLevel(level.upper())
-    # kombu/amqp are chatty at INFO about every reconnect attempt.
-    for noisy in ("kombu", "amqp", "nameko", "twilio.http_client"):
+    # kombu/amqp are chatty at INFO about every reconnect attempt, alembic about its plugins.
+    for noisy in ("kombu", "amqp", "nameko", "twilio.http_client", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # It logs a DomainError (an answer such as "wrong code") with a traceback; the gateway
     # already logs each request's status.
     logging.getLogger("nameko.containers").setLevel(logging.ERROR)
 
+
+def gunicorn_logconfig(process_name: str, level: str = "INFO") -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its master's and workers' own lines (startup, worker
+    boots and exits, the access log when enabled) as the same JSON lines, through the root
+    logger's handler, which the app's :func:`configure` later replaces with an equal one."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"json": {"()": json_handler, "process_name": process_name}},
+        "formatters": {},
+        "root": {"level": level.upper(), "handlers": ["json"]},
+        # No handlers of their own: they propagate to the root's (gunicorn's plain-text
+        # handlers, set up before this dictionary is applied, are removed by it).
+        "loggers": {"gunicorn.error": {"handlers": [], "propagate": True},
+                    "gunicorn.access": {"handlers": [], "propagate": True}},
+    }

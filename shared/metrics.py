@@ -101,7 +101,7 @@ class ServiceStateCollector:
     scrape and reported by ``nesk_metrics_source_up``; the rest of the scrape still answers."""
 
     def __init__(self, service: str, amqp_uri: str, engine: Any = None,
-                 outbox_model: type | None = None, dead_queues: Iterable[str] = ()) -> None:
+                 outbox_model: type[Any] | None = None, dead_queues: Iterable[str] = ()) -> None:
         self.service = service
         self.amqp_uri = amqp_uri
         self.engine = engine
@@ -142,7 +142,7 @@ class ServiceStateCollector:
                     "them (python -m shared.outbox parked).", found["parked"]),
                    ("nesk_outbox_oldest_pending_seconds", "Age of the oldest pending outbox "
                     "event, seconds (0 when none).", found["oldest_pending_seconds"]))
-        families = []
+        families: list[Metric] = []
         for name, documentation, value in figures:
             family = GaugeMetricFamily(name, documentation, labels=["service"])
             family.add_metric([self.service], value)

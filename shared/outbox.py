@@ -77,7 +77,7 @@ CONFIRM_TIMEOUT = 30.0  # seconds the broker may take to confirm a batch before 
 _bells: dict[type, list[Callable[[], None]]] = defaultdict(list)
 
 
-def on_commit(outbox_model: type, ring: Callable[[], None]) -> Callable[[], None]:
+def on_commit(outbox_model: type[Any], ring: Callable[[], None]) -> Callable[[], None]:
     """Call ``ring()`` after each commit that inserted rows into ``outbox_model`` (in this
     process); return the function that stops it."""
     _bells[outbox_model].append(ring)
@@ -119,7 +119,7 @@ class OutboxMixin:
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
-def record_event(session: Session, outbox_model: type, producer: str, event_type: str,
+def record_event(session: Session, outbox_model: type[Any], producer: str, event_type: str,
                  payload: dict[str, Any], now: datetime, version: int = 1) -> dict[str, Any]:
     """Stage the event in ``session``'s transaction; it is stored (and later sent) only if the
     caller commits. The row is inserted at commit time, which gives it its place in the
@@ -172,7 +172,7 @@ def _drop_staged(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_INSERTED, None)
 
 
-def _pending(outbox_model: type) -> Any:
+def _pending(outbox_model: type[Any]) -> Any:
     return (outbox_model.published_at.is_(None),
             or_(outbox_model.last_error.is_(None),
                 outbox_model.last_error.not_like(PARKED + "%")))
@@ -304,12 +304,12 @@ class OutboxRelay:
         self._one_pass = Semaphore()  # one pass at a time per relay (its channel is one)
         self._lock_files: dict[str, IO[str]] = {}
 
-    def relay(self, session: Session, outbox_model: type, now: datetime, batch: int = 100) -> int:
+    def relay(self, session: Session, outbox_model: type[Any], now: datetime, batch: int = 100) -> int:
         """Send up to ``batch`` pending events in id (= commit) order; return how many were
         confirmed by the broker (0 when another relay holds the outbox)."""
         return self.relay_pass(session, outbox_model, now, batch).sent
 
-    def relay_pass(self, session: Session, outbox_model: type, now: datetime,
+    def relay_pass(self, session: Session, outbox_model: type[Any], now: datetime,
                    batch: int = 100) -> Pass:
         """One pass of :meth:`relay`, telling also whether the outbox was busy or the batch
         full. A row that failed ``max_attempts`` times is parked; a broker failure ends the
@@ -345,7 +345,7 @@ class OutboxRelay:
             self._lock_files[name] = open(name, "a")  # noqa: SIM115 - kept for the relay's life
         return self._lock_files[name]
 
-    def _send(self, session: Session, outbox_model: type, now: datetime, batch: int,
+    def _send(self, session: Session, outbox_model: type[Any], now: datetime, batch: int,
               postgres: bool) -> Pass:
         pending = session.execute(
             select(outbox_model.id, outbox_model.event_id, outbox_model.event_type,
@@ -417,7 +417,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:900]
 
 
-def backlog(session: Session, outbox_model: type, now: datetime) -> dict[str, Any]:
+def backlog(session: Session, outbox_model: type[Any], now: datetime) -> dict[str, Any]:
     """What waits in the outbox (for the metrics): ``pending`` rows, ``parked`` rows and the
     age in seconds of the oldest pending one (0 when none). Two indexed aggregates."""
     pending, oldest = session.execute(
@@ -430,7 +430,7 @@ def backlog(session: Session, outbox_model: type, now: datetime) -> dict[str, An
     return {"pending": pending, "parked": parked or 0, "oldest_pending_seconds": age}
 
 
-def parked_rows(session: Session, outbox_model: type) -> list[dict[str, Any]]:
+def parked_rows(session: Session, outbox_model: type[Any]) -> list[dict[str, Any]]:
     """The parked rows, oldest first: ``[{id, event_id, event_type, created_at, attempts,
     error}]``."""
     rows = session.execute(
@@ -442,7 +442,7 @@ def parked_rows(session: Session, outbox_model: type) -> list[dict[str, Any]]:
              "error": r.last_error[len(PARKED):]} for r in rows]
 
 
-def requeue(session: Session, outbox_model: type, ids: Sequence[int] | None = None) -> int:
+def requeue(session: Session, outbox_model: type[Any], ids: Sequence[int] | None = None) -> int:
     """Make parked rows pending again (all, or those of ``ids``); commit; return how many.
     They are published at the relay's next pass, after the events published meanwhile."""
     query = (update(outbox_model)

@@ -15,6 +15,7 @@ import importlib  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+from typing import Any  # noqa: E402
 
 from kombu import Connection  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
@@ -38,7 +39,7 @@ def check_broker(amqp_uri: str, timeout: float = 5) -> str | None:
     return None
 
 
-def load_service(path: str) -> type:
+def load_service(path: str) -> type[Any]:
     module_name, _, cls_name = path.partition(":")
     return getattr(importlib.import_module(module_name), cls_name)
 

@@ -48,14 +48,19 @@ T = TypeVar("T")
 OPTIONAL_CALL_TIMEOUT = float(os.environ.get("OPTIONAL_CALL_TIMEOUT", "3"))
 
 
-def optional_call(method: Any, timeout: float = OPTIONAL_CALL_TIMEOUT, **kwargs: Any) -> Any:
+def optional_call(method: Any, timeout: float = OPTIONAL_CALL_TIMEOUT,
+                  refused: Callable[[DomainError], Any] | None = None, **kwargs: Any) -> Any:
     """Call another service's RPC ``method`` (``self.payments.estimate``) for something the
     caller can do without: None when that service is absent, fails or is slow (waiting at
-    most ``timeout``, and never past the worker's deadline: see shared.deadlines)."""
+    most ``timeout``, and never past the worker's deadline: see shared.deadlines).
+    ``refused(error)``, if given, is the answer when the service refuses with a DomainError
+    (its message may tell the customer why there is nothing)."""
     try:
         with eventlet.Timeout(timeout):
             return method.call_async(**kwargs).result()
-    except (UnknownService, RemoteError, DomainError, eventlet.Timeout):  # DeadlineExceeded too
+    except DomainError as exc:
+        return refused(exc) if refused is not None else None
+    except (UnknownService, RemoteError, eventlet.Timeout):  # DeadlineExceeded too
         return None
 
 

@@ -86,13 +86,18 @@ class ReadingsService(GrantsMixin, ServiceBase):
         window = rules.window_from(self.config)
         return window.view(window.today(self.clock.now()))
 
-    def _estimate(self, account_id: int, preview: dict[str, Any]) -> dict[str, Any] | None:
-        """The charge for this consumption at the account's tariff, from payments; None when
-        there is no consumption yet or payments cannot tell (not running, no tariff)."""
+    def _estimate(self, account_id: int, preview: dict[str, Any]) -> dict[str, Any]:
+        """``estimate``: the charge for this consumption at the account's tariff, from
+        payments; None when there is no consumption yet or payments cannot tell (not running,
+        no tariff), and then ``estimate_unavailable`` says why if payments said (no zone
+        prices for a multi-zone meter)."""
         if preview["consumption"] is None:
-            return None
-        return optional_call(self.payments.estimate, account_id=account_id,
-                             period=preview["period"], consumption=preview["consumption"])
+            return {"estimate": None, "estimate_unavailable": None}
+        why: list[str] = []
+        estimate = optional_call(
+            self.payments.estimate, account_id=account_id, period=preview["period"],
+            consumption=preview["consumption"], refused=lambda error: why.append(error.message))
+        return {"estimate": estimate, "estimate_unavailable": why[0] if why else None}
 
     @rpc
     def preview(self, account_id: Any, meter_serial: Any, values: Any) -> dict[str, Any]:
@@ -100,7 +105,7 @@ class ReadingsService(GrantsMixin, ServiceBase):
         and an estimate of the charge for it. Nothing is stored."""
         account_id = self._allowed(account_id, "full")
         preview = self.readings.preview(account_id, meter_serial, values)
-        return {**preview, "estimate": self._estimate(account_id, preview)}
+        return {**preview, **self._estimate(account_id, preview)}
 
     @rpc
     @idempotent

@@ -197,7 +197,9 @@ def test_less_than_previous_and_a_high_consumption_to_confirm(
     page.get_by_role("button", name="Проверить").click()
     expect(page.get_by_test_id("warning")).to_contain_text("Расход 1750 кВт·ч")
     expect(page.get_by_test_id("preview-total")).to_contain_text("1750 кВт·ч")
-    expect(page.get_by_test_id("preview-estimate")).to_contain_text("₽")
+    # The tariff table has no day/night prices yet (README: tariffs): no sum, and why.
+    expect(page.get_by_test_id("preview-estimate-unavailable")).to_contain_text(
+        "нет цен для счётчика с 2 зонами")
     page.get_by_role("button", name="Передать", exact=True).click()  # not confirmed
     expect(page.get_by_test_id("error-confirm")).to_contain_text("Подтвердите")
     page.get_by_label("Я проверил(а) показания: расход верный").check()

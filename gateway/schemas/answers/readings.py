@@ -66,6 +66,8 @@ class ReadingPreview(Answer):
     needs_confirm = Req(fields.Boolean)
     estimate = fields.Nested(Estimate, required=True, allow_none=True, metadata={
         "description": "Примерная сумма по тарифу счёта (null — не рассчитать сейчас)"})
+    estimate_unavailable = Opt(metadata={
+        "description": "Почему нет примерной суммы (в тарифе нет цен для зон этого счётчика)"})
 
 
 class Recognised(Answer):

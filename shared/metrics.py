@@ -314,7 +314,7 @@ def exposition(accept: str | None) -> tuple[bytes, str]:
 def instrument_flask(app: Any, name: str, route: Callable[[], str]) -> None:
     """Count and time every request of ``app`` by ``route()`` and status, and serve
     ``GET /metrics``."""
-    from flask import Response, g, request
+    from flask import Response, abort, g, request
 
     @app.before_request
     def _metrics_start() -> None:
@@ -331,7 +331,11 @@ def instrument_flask(app: Any, name: str, route: Callable[[], str]) -> None:
         return response
 
     def metrics() -> Any:
-        """Prometheus metrics of this app (every worker process)."""
+        """Prometheus metrics of this app (every worker process), for a scraper that calls
+        the pod directly: a request that came through a proxy (the Ingress adds
+        X-Forwarded-For) is 404, so the public never reads them."""
+        if request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded"):
+            abort(404)
         body, content_type = exposition(request.headers.get("Accept"))
         return Response(body, content_type=content_type)
 

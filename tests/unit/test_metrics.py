@@ -83,6 +83,17 @@ def test_metrics_are_not_in_the_openapi_document(gateway):
     assert not [path for path in document["paths"] if "metrics" in path]
 
 
+def test_metrics_through_a_proxy_are_not_found(tmp_path, gateway):
+    """The Ingress routes / to the cabinet and /api to the gateway: their /metrics must not be
+    public. A proxy adds X-Forwarded-For; Prometheus, calling the pod, does not."""
+    for client in (create_web_app(make_config(tmp_path, NO_BROKER)).test_client(), gateway):
+        assert client.get("/metrics").status_code == 200
+        assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"}
+                          ).status_code == 404
+        assert client.get("/metrics", headers={"Forwarded": "for=203.0.113.7"}
+                          ).status_code == 404
+
+
 def test_the_web_cabinet_counts_by_flask_endpoint(tmp_path):
     client = create_web_app(make_config(tmp_path, NO_BROKER)).test_client()
     labels = {"app": "web", "method": "GET", "route": "healthz", "status": "200"}

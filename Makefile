@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install checkov browser migrate demo-data demo-reset check-broker unit integration e2e chaos bench bench-registry bench-ocr bench-payments bench-load bench-bills clean lock lint image base-image image-test
+.PHONY: run test deploy-check chaos-short install checkov browser migrate demo-data demo-reset check-broker unit integration e2e chaos bench bench-registry bench-ocr bench-payments bench-load bench-bills clean lock lint image base-image image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -109,10 +109,18 @@ run: install check-broker migrate demo-data
 	@echo "A process that dies is restarted (shared/supervise.py); Ctrl-C stops them all"
 	$(BIN)/python -m shared.supervise Procfile
 
-# Two pytest processes: the service suites run under eventlet, the browser suite without it.
-test: install browser checkov lint
-	$(BIN)/python -m pytest -q
-	NESK_E2E=1 $(BIN)/python -m pytest -q tests/e2e
+# The suites as pytest processes two at a time (tests/run_suites.py): the service suites under
+# eventlet, one process per integration module; the browser suite without it.
+test: install browser lint
+	$(BIN)/python -m tests.run_suites
+
+# What CI (.ci/run) runs besides `make test`: the manifests' policy scan, the short
+# fault-injection run and the image's smoke test (each also a target of its own).
+deploy-check: install checkov
+	$(BIN)/python -m pytest -q tests/deploy/test_manifests.py
+
+chaos-short: install
+	$(BIN)/python -m tests.chaos --short
 
 e2e: install browser
 	NESK_E2E=1 $(BIN)/python -m pytest -q tests/e2e

@@ -22,6 +22,7 @@ else:
     collect_ignore = ["unit", "integration"]
 
 import uuid  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Callable, Iterator  # noqa: E402
 from urllib.parse import quote  # noqa: E402
@@ -42,18 +43,26 @@ PG_URL_BASE = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgre
 CAPTCHA = "TEST7"
 
 
-@pytest.fixture(scope="session")
-def amqp_uri() -> Iterator[str]:
-    """A vhost of this test run on the real broker, deleted at the end."""
-    vhost = f"nesk-test-{RUN_ID}"
+@contextmanager
+def private_vhost(vhost: str) -> Iterator[str]:
+    """A vhost on the real broker (made through the management API), deleted at the end."""
     api = MANAGEMENT.rstrip("/") + "/api"
     session = requests.Session()
     response = session.put(f"{api}/vhosts/{quote(vhost, safe='')}", timeout=10)
     response.raise_for_status()
     session.put(f"{api}/permissions/{quote(vhost, safe='')}/guest",
                 json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
-    yield f"{AMQP_BASE}/{quote(vhost, safe='')}"
-    session.delete(f"{api}/vhosts/{quote(vhost, safe='')}", timeout=10)
+    try:
+        yield f"{AMQP_BASE}/{quote(vhost, safe='')}"
+    finally:
+        session.delete(f"{api}/vhosts/{quote(vhost, safe='')}", timeout=10)
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    """A vhost of this test run on the real broker, deleted at the end."""
+    with private_vhost(f"nesk-test-{RUN_ID}") as uri:
+        yield uri
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

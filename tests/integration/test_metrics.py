@@ -169,6 +169,8 @@ def test_retries_dead_letters_and_the_dead_letter_queue_are_counted(sink, amqp_u
 
     POISON.add(poison)
     publish(amqp_uri, "metered_source", "thing_happened", {"text": poison})
+    # Counted just after the message reaches the dead queue: wait for both.
+    scrape_until(sink, "nesk_consumer_dead_letters_total", dead + 1, **labels)
     text = scrape_until(sink, "nesk_dead_letter_queue_messages", waiting + 1, **depth)
     assert value(text, "nesk_consumer_dead_letters_total", **labels) == dead + 1
     assert value(text, "nesk_consumer_retries_total", **labels) == retries + 1  # a bug: no retry

@@ -14,7 +14,7 @@ from nameko.runners import ServiceRunner
 
 from gateway.app import create_app
 from gateway.routes import SERVICES
-from tests.conftest import MANAGEMENT, make_config
+from tests.conftest import MANAGEMENT, RUN_ID, make_config, private_vhost
 
 PINGS: Counter[str] = Counter()
 
@@ -27,6 +27,14 @@ def _service(name: str) -> type:
         return {"service": name, "ok": True}
 
     return type(f"{name.title()}Stub", (), {"name": name, "ping": rpc(ping)})
+
+
+@pytest.fixture(scope="module")
+def amqp_uri() -> Iterator[str]:
+    """A vhost of this module alone: in the run's vhost, other modules' services (and their
+    reply queues) come and go while the queues are compared."""
+    with private_vhost(f"nesk-test-{RUN_ID}-readiness") as uri:
+        yield uri
 
 
 @pytest.fixture(scope="module")

@@ -45,8 +45,7 @@ PAGES: dict[str, tuple[str, list[tuple[str, dict[str, Any]]]]] = {
     "pay": ("/pay", [("/summary", {}), ("/payments/debt", {}), ("/accounts", {}),
                      ("/payments/cards", {})]),
     "history": ("/history", [("/summary", {}), ("/accounts", {}),
-                             ("/payments/history", {"account_id": "{account_id}", "page": 1,
-                                                    "per_page": 20})]),
+                             ("/payments/history", {"account_id": "{account_id}", "limit": 20})]),
 }
 
 

@@ -105,5 +105,7 @@ def make_config(tmp: Path, amqp_uri: str, **overrides: Any) -> dict[str, Any]:
     """The settings a test system runs with: test mode, fast timers, known captcha."""
     env = {"NESK_ENV": "test", "VAR_DIR": str(tmp), "AMQP_URI": amqp_uri,
            "CAPTCHA_TEST_ANSWER": CAPTCHA, "RPC_TIMEOUT": "10", "READY_TIMEOUT": "1",
-           "GATEWAY_THREADS": "8", "LOG_LEVEL": "WARNING"}
+           "GATEWAY_THREADS": "8", "LOG_LEVEL": "WARNING",
+           # The OCR model (seconds of CPU) loads at start only where a module reads photos.
+           "OCR_PRELOAD": "false"}
     return settings.load(env, **overrides)

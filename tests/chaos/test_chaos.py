@@ -1,5 +1,5 @@
-"""The fault-injection run as a test: the short version by default (part of ``make test``),
-the full one with ``CHAOS_FULL=1`` (``make chaos`` runs it directly).
+"""The fault-injection run as a test: the short version by default (`make chaos-short`, which
+CI runs, calls it directly), the full one with ``CHAOS_FULL=1`` (``make chaos``).
 
 It runs in a process of its own: the suite's pytest process is monkey-patched by eventlet,
 and the run wants real threads for its load, its broker subscriber and its faults."""

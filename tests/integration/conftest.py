@@ -91,7 +91,8 @@ def system(request: pytest.FixtureRequest, amqp_uri: str, new_database: Callable
            tmp_path_factory: pytest.TempPathFactory, _fake_twilio_server: FakeTwilio,
            _fake_smtp_server: FakeSmtp, _fake_stripe_server: FakeStripe) -> Iterator[System]:
     """A test module may set ``PAYMENT_PROVIDER = "stripe"``: payments then talks to the
-    fake Stripe through the real SDK."""
+    fake Stripe through the real SDK; ``READS_PHOTOS = True``: readings loads the OCR model
+    at start, as in production, not inside the first photo's deadline."""
     sms, mail, stripe = _fake_twilio_server, _fake_smtp_server, _fake_stripe_server
     var = tmp_path_factory.mktemp("var")
     config = make_config(
@@ -106,6 +107,7 @@ def system(request: pytest.FixtureRequest, amqp_uri: str, new_database: Callable
         TWILIO_AUTH_TOKEN=sms.auth_token, TWILIO_FROM="+15005550006", TWILIO_API_BASE=sms.url,
         EMAIL_BACKEND="smtp", SMTP_HOST=mail.host, SMTP_PORT=mail.port,
         PAYMENT_PROVIDER=getattr(request.module, "PAYMENT_PROVIDER", "sandbox"),
+        OCR_PRELOAD="true" if getattr(request.module, "READS_PHOTOS", False) else "false",
         STRIPE_API_KEY=stripe.api_key, STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,
         STRIPE_API_BASE=stripe.url)
     runner = ServiceRunner(config)

@@ -19,6 +19,8 @@ from tests.integration.test_accounts import link, post_account
 from tests.integration.test_readings import (customer_with_meter, in_window,  # noqa: F401
                                              month_day, submit)
 
+READS_PHOTOS = True  # readings loads the OCR model at start (tests/integration/conftest.py)
+
 API = "/api/v1"
 LANDLINE = "8 (861) 255-55-55"  # Krasnodar: a fixed line, no SMS
 _emails = itertools.count(1)

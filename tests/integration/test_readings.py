@@ -12,6 +12,8 @@ from shared.contracts.__main__ import all_schemas
 from tests.integration.helpers import bearer, error, login, new_phone, register_by_phone
 from tests.integration.test_accounts import _numbers, link, post_account
 
+READS_PHOTOS = True  # readings loads the OCR model at start (tests/integration/conftest.py)
+
 API = "/api/v1"
 
 

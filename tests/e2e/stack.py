@@ -279,6 +279,21 @@ class Stack:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        self._kill_leftovers()
+
+    def _kill_leftovers(self) -> None:
+        """SIGKILL to any process still running with this stack's VAR_DIR: a supervisor
+        killed before it stopped its children (they run in sessions of their own) would
+        leave them behind, retrying a broker that is gone."""
+        mark = f"VAR_DIR={self.var}".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if mark in (entry / "environ").read_bytes().split(b"\0"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (OSError, ValueError):
+                continue  # gone meanwhile, or not ours to read
 
 
 def make_stack(var: Path, amqp_uri: str, **overrides: str) -> Stack:

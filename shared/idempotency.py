@@ -316,3 +316,27 @@ def idempotent(fn: Callable[..., T] | None = None, *, ignore: tuple[str, ...] = 
         return wrapper
 
     return decorate(fn) if fn is not None else decorate
+
+
+def create_table_v1(op: Any) -> None:
+    """The table as each service's migration "idempotency_keys" creates it (Alembic's
+    ``op``). Frozen: a later change of the mixin is a new function and new migrations."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(length=100), nullable=False),
+        sa.Column("method", sa.String(length=100), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("scope", "method", "key"))
+    op.create_index(op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"],
+                    unique=False)
+
+
+def drop_table_v1(op: Any) -> None:
+    """Undoes :func:`create_table_v1`."""
+    op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test deploy-check chaos-short install checkov browser migrate demo-data demo-reset check-broker unit integration e2e chaos bench bench-registry bench-ocr bench-payments bench-load bench-bills clean lock lint image base-image image-test
+.PHONY: run test fuzz deploy-check chaos-short install checkov browser migrate demo-data demo-reset check-broker unit integration e2e chaos bench bench-registry bench-ocr bench-payments bench-load bench-bills clean lock lint image base-image image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -131,6 +131,20 @@ e2e: install browser
 chaos: install
 	$(BIN)/python -m tests.chaos
 
+# The OpenAPI document fuzzed at length (tests/integration/test_fuzz.py; `make test` runs it
+# with 2 examples, derandomized, on SQLite). FUZZ_EXAMPLES per operation and mode,
+# FUZZ_STEPS stateful scenarios, FUZZ_SEED (new each run, printed: give it to repeat a run),
+# FUZZ_DATABASES=sqlite,postgresql for both; failures also in var/fuzz-failures.txt.
+FUZZ_EXAMPLES ?= 50
+FUZZ_STEPS ?= 50
+FUZZ_DATABASES ?= sqlite
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: install check-broker
+	@mkdir -p var && rm -f var/fuzz-failures.txt
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_STEPS=$(FUZZ_STEPS) FUZZ_DATABASES=$(FUZZ_DATABASES) \
+	  FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPORT=var/fuzz-failures.txt \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/integration/test_fuzz.py
+
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
@@ -140,8 +154,11 @@ bench: install
 bench-registry: install
 	$(BIN)/python bench/import_registry.py
 
+# Bill-photo OCR per degradation and category (bench/ocr_bills.py; ~15 min on 2 cores).
+# OCR_BENCH_ARGS=--short: 8 degradations, one photo each (~3 min).
+OCR_BENCH_ARGS ?=
 bench-ocr: install
-	$(BIN)/python -m bench.ocr_bills
+	$(BIN)/python -m bench.ocr_bills $(OCR_BENCH_ARGS)
 
 bench-bills: install
 	$(BIN)/python -m bench.bills_pdf
@@ -149,9 +166,13 @@ bench-bills: install
 bench-payments: install
 	$(BIN)/python -m bench.payments
 
-# Reading submissions at 1 and 8 clients, event delay at a subscriber, beside a plain baseline.
+# Reading submissions and card payments at 1, 8 and 32 clients on SQLite and PostgreSQL, 1 and 2
+# replicas of readings and payments, GET /auth/me at 32; CPU per request by process, event delay
+# and lost/duplicated events at a billing subscriber, beside a plain baseline of the same domain
+# code (bench/README.md). ~15 min; LOAD_ARGS="--short" for a one-minute smoke check,
+# LOAD_ARGS="--profile" for py-spy's top functions of readings.
 bench-load: install
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
 clean:
 	rm -rf var .pytest_cache

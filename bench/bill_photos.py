@@ -17,7 +17,7 @@ import io
 import json
 import math
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +45,28 @@ STREETS = ["ул. Ореховая", "ул. Ленина", "ул. Садовая
 
 
 @dataclass
+class MeterTruth:
+    serial: str                  # digits only (the bill may print it with spaces)
+    zones: int
+    initial: list[int]           # per zone, len == zones
+    final: list[int]
+
+
+@dataclass
 class BillTruth:
     account_number: str
-    meter_serial: str            # digits only (the bill may print it with a space)
-    zones: int
-    initial: list[int]
-    final: list[int]             # final reading per zone, len == zones
+    meters: list[MeterTruth]
     hand: bool
     photo: bool
+    # the first meter again, flat (tests/data/bills/expected.json and older readers)
+    meter_serial: str = ""
+    zones: int = 0
+    initial: list[int] = field(default_factory=list)
+    final: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        m = self.meters[0]
+        self.meter_serial, self.zones, self.initial, self.final = m.serial, m.zones, m.initial, m.final
 
 
 def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
@@ -94,8 +108,19 @@ def _hand_digits(rng: random.Random, text: str, height: int) -> Image.Image:
     return rgba
 
 
+def _paste_hand(rng: random.Random, img: Image.Image, cell: tuple[int, int, int, int], text: str) -> None:
+    """Hand-written digits in a table cell, a little off centre."""
+    x0, y0, x1, y1 = cell
+    hw = _hand_digits(rng, text, y1 - y0)
+    if hw.width > x1 - x0 - 4:
+        hw = hw.resize((x1 - x0 - 4, hw.height))
+    px = x0 + (x1 - x0 - hw.width) // 2 + rng.randint(-6, 6)
+    py = y0 + (y1 - y0 - hw.height) // 2 + rng.randint(-4, 4)
+    img.paste(hw, (px, py), hw)
+
+
 def render_bill(rng: random.Random, truth: BillTruth) -> Image.Image:
-    W, H = 1240, 900
+    W, H = 1240, 900 + 50 * (len(truth.meters) - 1)
     img = Image.new("RGB", (W, H), (255, 255, 255))
     d = ImageDraw.Draw(img)
     f = _font(PRINT_FONT, 17)
@@ -145,12 +170,12 @@ def render_bill(rng: random.Random, truth: BillTruth) -> Image.Image:
     xs = [x0]
     for c in cols:
         xs.append(xs[-1] + c)
-    rows = [ty, ty + 30, ty + 60, ty + 110, ty + 150]
+    rows = [ty, ty + 30, ty + 60]
     for yy in rows:
         d.line((xs[1] if yy == rows[1] else xs[0], yy, xs[-1], yy), fill=0, width=2)
     for i, xx in enumerate(xs):
         top = rows[0] if i in (0, 1, 5, 9) else rows[1]
-        d.line((xx, top, xx, rows[-1]), fill=0, width=2)
+        d.line((xx, top, xx, rows[2]), fill=0, width=2)
     _center_text(d, (xs[0], rows[0] + 6, xs[1], rows[1] + 6), "Заводской", fs)
     _center_text(d, (xs[0], rows[1] - 4, xs[1], rows[2] - 4), "номер", fs)
     _center_text(d, (xs[1], rows[0], xs[5], rows[1]), "Начальные показания", fs)
@@ -159,34 +184,34 @@ def render_bill(rng: random.Random, truth: BillTruth) -> Image.Image:
         _center_text(d, (xs[base], rows[1], xs[base + 1], rows[2]), "тип/дата", fs)
         for k in range(3):
             _center_text(d, (xs[base + 1 + k], rows[1], xs[base + 2 + k], rows[2]), f"{k + 1}-эт", fs)
-    r0, r1 = rows[2], rows[3]
-    serial = truth.meter_serial
-    if len(serial) > 10:
-        serial = serial[:9] + " " + serial[9:]
-    _center_text(d, (xs[0], r0, xs[1], r1), serial, fs)
+    rows = rows[:3] + [rows[2] + 50 * (i + 1) for i in range(len(truth.meters) + 1)]
+    for yy in rows[3:]:
+        d.line((xs[0], yy, xs[-1], yy), fill=0, width=2)
+    for xx in xs:
+        d.line((xx, rows[2], xx, rows[-1]), fill=0, width=2)
     m2 = month + 1
     d1 = f"КО на 01.{m2:02d}.{year % 100:02d}"
     d2 = f"КО на 01.{m2 % 12 + 1:02d}.{(year + (m2 == 12)) % 100:02d}"
-    _center_text(d, (xs[1], r0, xs[2], r1), d1, fs)
-    _center_text(d, (xs[5], r0, xs[6], r1), d2, fs)
-    for k in range(3):
-        _center_text(d, (xs[2 + k], r0, xs[3 + k], r1),
-                     str(truth.initial[k]) if k < truth.zones else "-", f)
-        cell = (xs[6 + k], r0, xs[7 + k], r1)
-        if k >= truth.zones:
-            _center_text(d, cell, "-", f)
-        elif not truth.hand:
-            _center_text(d, cell, str(truth.final[k]), f)
-        else:
-            hw = _hand_digits(rng, str(truth.final[k]), r1 - r0)
-            if hw.width > cell[2] - cell[0] - 4:
-                hw = hw.resize((cell[2] - cell[0] - 4, hw.height))
-            px = cell[0] + (cell[2] - cell[0] - hw.width) // 2 + rng.randint(-6, 6)
-            py = r0 + (r1 - r0 - hw.height) // 2 + rng.randint(-4, 4)
-            img.paste(hw, (px, py), hw)
+    for meter, r0, r1 in zip(truth.meters, rows[2:], rows[3:]):
+        serial = meter.serial
+        if len(serial) > 10:
+            serial = serial[:9] + " " + serial[9:]
+        _center_text(d, (xs[0], r0, xs[1], r1), serial, fs)
+        _center_text(d, (xs[1], r0, xs[2], r1), d1, fs)
+        _center_text(d, (xs[5], r0, xs[6], r1), d2, fs)
+        for k in range(3):
+            _center_text(d, (xs[2 + k], r0, xs[3 + k], r1),
+                         str(meter.initial[k]) if k < meter.zones else "-", f)
+            cell = (xs[6 + k], r0, xs[7 + k], r1)
+            if k >= meter.zones:
+                _center_text(d, cell, "-", f)
+            elif not truth.hand:
+                _center_text(d, cell, str(meter.final[k]), f)
+            else:
+                _paste_hand(rng, img, cell, str(meter.final[k]))
     for i in range(9):
-        _center_text(d, (xs[i], rows[3], xs[i + 1], rows[4]), "-", f)
-    d.text((60, rows[4] + 30), f"Идентификатор ЖКУ в ГИС ЖКХ:{rng.randint(10, 99)}BB144120-11", font=fs, fill=0)
+        _center_text(d, (xs[i], rows[-2], xs[i + 1], rows[-1]), "-", f)
+    d.text((60, rows[-1] + 30), f"Идентификатор ЖКУ в ГИС ЖКХ:{rng.randint(10, 99)}BB144120-11", font=fs, fill=0)
     return img
 
 
@@ -199,10 +224,10 @@ def _perspective_coeffs(src, dst):
     return np.linalg.solve(np.array(a, dtype=float), b).tolist()
 
 
-def photo_look(rng: random.Random, img: Image.Image) -> Image.Image:
-    """A phone photo of the sheet lying on a table."""
+def photo_look(rng: random.Random, img: Image.Image, tilt: float = 7.0, jitter: float = 0.04,
+               pad: int = 110) -> Image.Image:
+    """A phone photo of the sheet lying on a table: tilt (degrees) and perspective ``jitter``."""
     W, H = img.size
-    pad = 110
     bg_col = np.array(rng.choice([(120, 100, 80), (170, 160, 150), (90, 90, 100), (200, 190, 170)]), float)
     canvas_w, canvas_h = W + 2 * pad, H + 2 * pad
     bg = np.ones((canvas_h, canvas_w, 3)) * bg_col
@@ -210,14 +235,15 @@ def photo_look(rng: random.Random, img: Image.Image) -> Image.Image:
     canvas = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8))
     canvas.paste(img, (pad, pad))
     # perspective: move corners of the sheet
-    j = 0.04
     src = [(pad, pad), (pad + W, pad), (pad + W, pad + H), (pad, pad + H)]
-    dst = [(x + rng.uniform(-j, j) * W, y + rng.uniform(-j, j) * H) for x, y in src]
+    dst = [(x + rng.uniform(-jitter, jitter) * W, y + rng.uniform(-jitter, jitter) * H) for x, y in src]
     coeffs = _perspective_coeffs(src, dst)
     canvas = canvas.transform(canvas.size, Image.PERSPECTIVE, coeffs, Image.BICUBIC,
                               fillcolor=tuple(int(c) for c in bg_col))
-    canvas = canvas.rotate(rng.uniform(-7, 7), resample=Image.BICUBIC, expand=False,
+    angle = rng.uniform(-tilt, tilt) if tilt <= 7 else rng.choice([-1, 1]) * rng.uniform(tilt - 4, tilt)
+    canvas = canvas.rotate(angle, resample=Image.BICUBIC, expand=angle > 7,
                            fillcolor=tuple(int(c) for c in bg_col))
+    canvas_w, canvas_h = canvas.size
     # uneven light: a linear gradient plus a soft shadow blob
     a = np.asarray(canvas).astype(np.float32)
     yy, xx = np.mgrid[0:canvas_h, 0:canvas_w].astype(np.float32)
@@ -236,42 +262,159 @@ def photo_look(rng: random.Random, img: Image.Image) -> Image.Image:
     return out.resize((int(out.width * scale), int(out.height * scale)), Image.BICUBIC)
 
 
-def make_truth(rng: random.Random, hand: bool, photo: bool) -> BillTruth:
-    zones = rng.choice([1, 1, 2, 2, 3])
-    initial = [rng.randint(0, 99999) if rng.random() < 0.3 else rng.randint(100, 9999) for _ in range(3)]
-    final = [v + rng.randint(1, 900) for v in initial[:zones]]
-    acct = str(rng.randint(10 ** 8, 10 ** 9 - 1)) if rng.random() < 0.7 else str(rng.randint(10 ** 9, 10 ** 10 - 1))
-    serial = str(rng.randint(10 ** 7, 10 ** 9 - 1)) if rng.random() < 0.5 else \
-        str(rng.randint(10 ** 8, 10 ** 9 - 1)) + f"{rng.randint(0, 9999):04d}"
-    return BillTruth(acct, serial, zones, initial, final, hand, photo)
+def _shadow(rng: random.Random, img: Image.Image) -> Image.Image:
+    """A hard-edged shadow (a hand, the phone) across a third to half of the page."""
+    a = np.asarray(img).astype(np.float32)
+    h, w = a.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ang = rng.uniform(0, 2 * math.pi)
+    d = xx * math.cos(ang) + yy * math.sin(ang)
+    cut = np.percentile(d, rng.uniform(50, 70))
+    edge = 1 / (1 + np.exp(np.clip(-(d - cut) / rng.uniform(4, 25), -50, 50)))   # soft or sharp
+    dark = 1.0 - rng.uniform(0.45, 0.65) * edge
+    return Image.fromarray(np.clip(a * dark[..., None], 0, 255).astype(np.uint8))
 
 
-def generate(category: str, seed: int) -> tuple[bytes, BillTruth]:
-    """One JPEG photo of the given category; same (category, seed) → same bytes."""
-    rng = random.Random(f"{category}:{seed}")
-    hand = category.startswith("hand")
-    photo = category.endswith("photo")
-    truth = make_truth(rng, hand, photo)
-    img = render_bill(rng, truth)
-    if photo:
-        img = photo_look(rng, img)
-        q = rng.randint(40, 85)
+def _glare(rng: random.Random, img: Image.Image) -> Image.Image:
+    """A lamp's reflection: a bright, partly washed-out spot somewhere on the page."""
+    a = np.asarray(img).astype(np.float32)
+    h, w = a.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+    rx, ry = rng.uniform(0.06, 0.15) * w, rng.uniform(0.05, 0.12) * h
+    spot = np.exp(-(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2))
+    a = a + spot[..., None] * rng.uniform(120, 200)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def _crop(rng: random.Random, img: Image.Image) -> Image.Image:
+    """The photo taken too close: the page's margins cut off, no background left."""
+    w, h = img.size
+    box = (int(w * rng.uniform(0.03, 0.045)), int(h * rng.uniform(0.05, 0.14)),
+           int(w * (1 - rng.uniform(0.03, 0.045))), int(h * (1 - rng.uniform(0.05, 0.1))))
+    return img.crop(box)
+
+
+# How a customer's photo goes wrong. Each is applied to a rendered page (the sheet, upright).
+DEGRADATIONS = ("scan", "photo", "rot90", "rot180", "rot270", "exif", "skew15", "perspective",
+                "shadow", "glare", "small800", "jpeg_heavy", "crop")
+CATEGORIES = ("printed", "hand", "pdf", "multi")
+SHORT_DEGRADATIONS = ("photo", "rot90", "rot180", "exif", "skew15", "shadow", "small800", "crop")
+_EXIF_ORIENTATION = {90: 6, 180: 3, 270: 8}   # pixels turned by N° counter-clockwise → tag
+
+
+def degrade(rng: random.Random, page: Image.Image, how: str) -> tuple[bytes, dict]:
+    """JPEG bytes of ``page`` photographed the way ``how`` names, and what was done."""
+    quality = rng.randint(55, 85)
+    exif = None
+    info: dict = {}
+    if how == "scan":
+        img, quality = page, 90
+    elif how == "skew15":
+        img = photo_look(rng, page, tilt=15)
+    elif how == "perspective":
+        img = photo_look(rng, page, jitter=0.09, pad=200)
+    elif how == "crop":
+        img = photo_look(rng, _crop(rng, page), tilt=2, jitter=0.0, pad=0)
     else:
-        q = 90
+        img = photo_look(rng, page)
+    if how == "shadow":
+        img = _shadow(rng, img)
+    elif how == "glare":
+        img = _glare(rng, img)
+    elif how == "small800":
+        img = img.resize((800, round(img.height * 800 / img.width)), Image.LANCZOS)
+    elif how == "jpeg_heavy":
+        quality = rng.randint(12, 22)
+    elif how in ("rot90", "rot180", "rot270", "exif"):
+        turn = int(how[3:]) if how != "exif" else rng.choice([90, 180, 270])
+        img = img.rotate(turn, expand=True)
+        info["turned"] = turn
+        if how == "exif":
+            exif = Image.Exif()
+            exif[0x0112] = _EXIF_ORIENTATION[turn]
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=q)
-    return buf.getvalue(), truth
+    img.save(buf, "JPEG", quality=quality, **({"exif": exif} if exif is not None else {}))
+    info["quality"] = quality
+    return buf.getvalue(), info
 
 
-def write_set(out_dir: Path, n: int, seed: int = 0, categories=CATEGORIES) -> list[dict]:
+def make_truth(rng: random.Random, hand: bool, photo: bool, meters: int = 1) -> BillTruth:
+    out = []
+    for _ in range(meters):
+        zones = rng.choice([1, 1, 2, 2, 3])
+        initial = [rng.randint(0, 99999) if rng.random() < 0.3 else rng.randint(100, 9999) for _ in range(3)]
+        final = [v + rng.randint(1, 900) for v in initial[:zones]]
+        serial = str(rng.randint(10 ** 7, 10 ** 9 - 1)) if rng.random() < 0.5 else \
+            str(rng.randint(10 ** 8, 10 ** 9 - 1)) + f"{rng.randint(0, 9999):04d}"
+        out.append(MeterTruth(serial, zones, initial, final))
+    acct = str(rng.randint(10 ** 8, 10 ** 9 - 1)) if rng.random() < 0.7 else str(rng.randint(10 ** 9, 10 ** 10 - 1))
+    return BillTruth(acct, out, hand, photo)
+
+
+def render_pdf_bill(rng: random.Random, hand: bool) -> tuple[Image.Image, BillTruth]:
+    """The project's own PDF bill (services.documents), rendered at 150 dpi; with ``hand`` the
+    final readings are whited out and written in by hand, as a customer fills a blank."""
+    import pypdfium2 as pdfium
+
+    from bench.bills_pdf import random_bill
+    from services.documents.domain import bill_pdf
+
+    bill = random_bill(rng)
+    page = pdfium.PdfDocument(bill_pdf.render(bill))[0]
+    scale = 150 / 72
+    img = page.render(scale=scale).to_pil().convert("RGB")
+    meters = [MeterTruth(m.serial.replace(" ", ""), m.zones, list(m.initial.values), list(m.final.values))
+              for m in bill.meters]
+    if hand:
+        text = page.get_textpage()
+        mm = 72 / 25.4 * scale
+        d = ImageDraw.Draw(img)
+        zone_w = (bill_pdf.PAGE_W - 2 * bill_pdf.MARGIN - 36 - 56) / 6
+        for m in bill.meters:
+            found = text.search(m.serial).get_next()
+            assert found, m.serial
+            _, bottom, _, top = text.get_charbox(found[0])
+            y0 = (page.get_height() - top) * scale - 0.25 * mm
+            y1 = y0 + 5.4 * mm
+            for k, value in enumerate(m.final.values):
+                x0 = (bill_pdf.MARGIN + 36 + 28 + 3 * zone_w + 28 + k * zone_w) * mm
+                cell = (int(x0 + 3), int(y0), int(x0 + zone_w * mm - 3), int(y1))
+                d.rectangle(cell, fill=(255, 255, 255))
+                _paste_hand(rng, img, (cell[0] - 3, cell[1] - 3, cell[2] + 3, cell[3] + 3), str(value))
+    return img, BillTruth(bill.account_number, meters, hand, True)
+
+
+def render_page(category: str, rng: random.Random) -> tuple[Image.Image, BillTruth]:
+    """An upright page of the category: printed, hand (hand-written finals), pdf (the
+    project's own bill, half of them hand-filled), multi (2–3 meters)."""
+    if category == "pdf":
+        return render_pdf_bill(rng, hand=rng.random() < 0.5)
+    hand = category == "hand" or (category == "multi" and rng.random() < 0.5)
+    truth = make_truth(rng, hand, True, meters=rng.choice([2, 3]) if category == "multi" else 1)
+    return render_bill(rng, truth), truth
+
+
+def generate(category: str, degradation: str, seed: int) -> tuple[bytes, BillTruth, dict]:
+    """One JPEG photo; same (category, degradation, seed) → same bytes."""
+    rng = random.Random(f"{category}:{seed}")
+    page, truth = render_page(category, rng)
+    data, info = degrade(random.Random(f"{category}:{degradation}:{seed}"), page, degradation)
+    return data, truth, info
+
+
+def write_set(out_dir: Path, n: int, seed: int = 0, categories=CATEGORIES,
+              degradations=DEGRADATIONS) -> list[dict]:
+    """n photos per (category, degradation); the index is also written to expected.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     index = []
     for cat in categories:
-        for i in range(n):
-            data, truth = generate(cat, seed * 100000 + i)
-            name = f"{cat}-{seed}-{i:03d}.jpg"
-            (out_dir / name).write_bytes(data)
-            index.append({"file": name, "category": cat, **asdict(truth)})
+        for how in degradations:
+            for i in range(n):
+                data, truth, info = generate(cat, how, seed * 100000 + i)
+                name = f"{cat}-{how}-{seed}-{i:03d}.jpg"
+                (out_dir / name).write_bytes(data)
+                index.append({"file": name, "category": cat, "degradation": how, **info, **asdict(truth)})
     (out_dir / "expected.json").write_text(json.dumps(index, ensure_ascii=False, indent=1))
     return index
 
@@ -279,10 +422,11 @@ def write_set(out_dir: Path, n: int, seed: int = 0, categories=CATEGORIES) -> li
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out_dir", type=Path)
-    p.add_argument("--n", type=int, default=4, help="photos per category")
+    p.add_argument("--n", type=int, default=2, help="photos per category and degradation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--short", action="store_true", help="fewer degradations (SHORT_DEGRADATIONS)")
     a = p.parse_args()
-    write_set(a.out_dir, a.n, a.seed)
+    write_set(a.out_dir, a.n, a.seed, degradations=SHORT_DEGRADATIONS if a.short else DEGRADATIONS)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ page, into ``var/screenshots/``. A screen that answers 4xx/5xx or whose preparat
 reported at the end and skipped; the others are still taken (exit code 1 if any failed).
 
 To add a screen, add a row to :data:`SCREENS`: a name, a path (``{account_id}``,
-``{period}``, ``{payment_id}``, ``{card_ref}``, ``{request_id}`` are filled from the set-up),
+``{period}``, ``{payment_id}``, ``{card_ref}``, ``{paid_payment_id}``, ``{request_id}`` are
+filled from the set-up),
 who looks at it (``guest``, ``customer``, ``operator``) and, for a screen that is a step of
 a form, a function that gets the page there.
 """
@@ -79,6 +80,70 @@ def readings_preview(page: Any, stack: Stack, ctx: dict[str, Any]) -> None:
     page.wait_for_load_state()
 
 
+def _bill_file(ctx: dict[str, Any], final: int) -> str:
+    """A JPEG of the demo account's filled-in bill with ``final`` as the reading."""
+    import io
+    import random
+
+    from bench.bill_photos import BillTruth, MeterTruth, render_bill
+
+    truth = BillTruth(account_number="123456789", hand=False, photo=False, meters=[
+        MeterTruth(serial=ctx["serial"], zones=1, initial=[final - 120], final=[final])])
+    out = io.BytesIO()
+    render_bill(random.Random(final), truth).save(out, "JPEG", quality=90)
+    path = Path(tempfile.mkdtemp(prefix="nesk-bill-")) / "kvitanciya.jpg"
+    path.write_bytes(out.getvalue())
+    return str(path)
+
+
+def _upload_bill(page: Any, ctx: dict[str, Any], final: int) -> None:
+    page.goto(f"/readings/{ctx['account_id']}")
+    page.get_by_label("Фото квитанции", exact=True).set_input_files(_bill_file(ctx, final))
+    page.get_by_role("button", name="Распознать показания").click()
+
+
+def readings_photo_wait(page: Any, stack: Stack, ctx: dict[str, Any]) -> None:
+    """«Распознаём фото…»: the photo's job waits behind others for the OCR worker."""
+    for _ in range(3):  # the worker is busy with these meanwhile
+        stack.api("POST", f"/accounts/{ctx['account_id']}/readings/photo",
+                  ctx["customer"]["access_token"],
+                  json={"image_base64": ctx.setdefault("bill_b64", _bill_b64(ctx))})
+    _upload_bill(page, ctx, ctx["previous"] + 150)
+    page.get_by_test_id("photo-wait").wait_for()
+
+
+def _bill_b64(ctx: dict[str, Any]) -> str:
+    import base64
+
+    return base64.b64encode(Path(_bill_file(ctx, ctx["previous"] + 150)).read_bytes()).decode()
+
+
+def readings_photo_read(page: Any, stack: Stack, ctx: dict[str, Any]) -> None:
+    """The form filled from a photo read with certainty (a `sure` value)."""
+    _upload_bill(page, ctx, ctx["previous"] + 150)
+    page.get_by_test_id("photo-result").wait_for(timeout=180_000)
+
+
+def readings_photo_check(page: Any, stack: Stack, ctx: dict[str, Any]) -> None:
+    """A value read but doubtful (below the previous reading): «Проверьте: …?», not filled."""
+    _upload_bill(page, ctx, ctx["previous"] - 50)
+    page.get_by_test_id("photo-result").wait_for(timeout=180_000)
+
+
+def sbp_waiting(page: Any, stack: Stack, ctx: dict[str, Any]) -> None:
+    """«Оплата через СБП»: the QR code (computer) or the bank app's button (phone)."""
+    page.goto("/pay")
+    page.get_by_label("СБП (Система быстрых платежей)").check()
+    page.get_by_role("button", name="Оплатить").click()
+    page.wait_for_url("**/pay/sbp/**")
+
+
+def sbp_sandbox_bank(page: Any, stack: Stack, ctx: dict[str, Any]) -> None:
+    """The sandbox's «bank app» that the СБП link opens, for a payment started here."""
+    sbp_waiting(page, stack, ctx)
+    page.goto(page.get_by_test_id("sbp-open").get_attribute("href"))
+
+
 # ---- the screens -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -103,10 +168,16 @@ SCREENS: list[Screen] = [
     Screen("contract", "/contract"),
     Screen("readings", "/readings/{account_id}"),
     Screen("readings-preview", "/readings/{account_id}", prepare=readings_preview),
+    Screen("readings-photo-wait", "/readings/{account_id}", prepare=readings_photo_wait),
+    Screen("readings-photo-read", "/readings/{account_id}", prepare=readings_photo_read),
+    Screen("readings-photo-check", "/readings/{account_id}", prepare=readings_photo_check),
     Screen("pay", "/pay"),
     Screen("penalties", "/pay/penalties/{account_id}"),
     Screen("card-form", "/pay/card/{card_ref}"),
     Screen("pay-result", "/pay/result/{payment_id}"),
+    Screen("pay-sbp", "/pay/sbp", prepare=sbp_waiting),
+    Screen("sandbox-sbp", "/payments/sandbox-sbp", prepare=sbp_sandbox_bank),
+    Screen("pay-result-receipt", "/pay/result/{paid_payment_id}"),
     Screen("saved-cards", "/pay/cards"),
     Screen("profile", "/profile"),
     Screen("profile-extended", "/profile/extended"),
@@ -151,6 +222,8 @@ def set_up(stack: Stack) -> dict[str, Any]:
     token = customer["access_token"]
     account_id = stack.link_demo_account(token)
     ctx: dict[str, Any] = {"customer": customer, "account_id": account_id}
+    meter = stack.api("GET", f"/accounts/{account_id}/meters", token).json()[0]
+    ctx["serial"], ctx["previous"] = meter["serial"], meter["last_reading"]["values"][0]
     ctx["period"] = demo.charged_periods(date.today())[-1]  # the sample bill's month
     paid = stack.api("POST", "/payments", token, json={
         "idempotency_key": uuid.uuid4().hex, "items": [
@@ -160,6 +233,14 @@ def set_up(stack: Stack) -> dict[str, Any]:
         ctx["payment_id"] = body["id"]
         url = (body.get("action") or {}).get("confirmation_url") or ""
         ctx["card_ref"] = url.rstrip("/").rsplit("/", 1)[-1]
+    # A small СБП payment approved in the sandbox's bank app: its result shows the receipt.
+    sbp = stack.api("POST", "/payments", token, json={
+        "idempotency_key": uuid.uuid4().hex, "method": "sbp", "receipt_email": "ivanov@example.ru",
+        "items": [{"account_id": account_id, "kind": "electricity", "amount": "100.00"}]})
+    if sbp.ok and sbp.json().get("sbp_url"):
+        ref = sbp.json()["sbp_url"].rstrip("/").rsplit("/", 1)[-1]
+        if stack.api("POST", f"/payments/sandbox/{ref}/sbp", token, json={"approve": True}).ok:
+            ctx["paid_payment_id"] = sbp.json()["id"]
     order = stack.api("POST", "/requests", token, json={
         "work": "meter_replacement", "account_id": account_id, "contact_phone": customer["phone"],
         "message": "Счётчик 100091150 2333 выработал срок поверки, прошу заменить."})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -15,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from gateway import docs
-from gateway.messages import HTTP_FALLBACK, HTTP_MESSAGES, INT64_MAX, field_details
+from gateway.messages import HTTP_FALLBACK, HTTP_MESSAGES, INT64_MAX, field_details, nul_fields
 from gateway.routes import ROUTES, SERVICES, Route
 from gateway.readiness import Readiness
 from gateway.rpc import RpcPool
@@ -63,8 +64,10 @@ def _bearer_token() -> str:
 
 def _request_data(route: Route) -> dict[str, Any]:
     if route.raw:  # a signature covers the exact bytes: the service checks them, not us
-        return {"body": base64.b64encode(request.get_data()).decode(),
-                "headers": {k: v for k, v in request.headers.items() if "signature" in k.lower()}}
+        headers = {k: v for k, v in request.headers.items() if "signature" in k.lower()}
+        # The sender's address, for providers that sign nothing (ЮKassa: checked by address)
+        headers["Remote-Addr"] = request.remote_addr or ""
+        return {"body": base64.b64encode(request.get_data()).decode(), "headers": headers}
     if route.source == "query":
         raw: Any = request.args.to_dict()
     elif route.schema is None and not route.body_arg:
@@ -74,6 +77,8 @@ def _request_data(route: Route) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise BadRequest("Тело запроса должно быть JSON-объектом",
                              {"body": "Ожидается JSON-объект (Content-Type: application/json)"})
+    if nul_fields(raw):
+        raise BadRequest("Неверный формат запроса", nul_fields(raw))
     if route.body_arg:
         return {route.body_arg: raw}
     if route.schema is None:
@@ -200,6 +205,8 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
                     raise Forbidden("Недостаточно прав", {"authorization": f"role {principal.role}"})
             if route.upload:
                 request.max_content_length = upload_limit
+            if nul_fields(path_args):  # a %00 in the URL
+                raise BadRequest("Неверный адрес запроса", nul_fields(path_args))
             once = _idempotency_context(route) if route.idempotent else {}
             kwargs = {**_request_data(route), **path_args}  # e.g. account_id from the URL
             result = pool.call(service, method, {**context(token), **once}, **kwargs)
@@ -207,11 +214,16 @@ def create_app(config: dict[str, Any] | None = None, rpc: RpcPool | None = None)
                 return Response(status=204)
             if route.download:
                 return file_response(result)
+            headers: dict[str, str] = {}
             if once:  # the first answer again, said so
                 result, replayed = idempotency.unwrap(result)
                 if replayed:
-                    return jsonify(result), route.status, {idempotency.REPLAYED_HEADER: "true"}
-            return jsonify(result), route.status
+                    headers[idempotency.REPLAYED_HEADER] = "true"
+            if route.location:
+                url = API + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.location).format(
+                    **{**path_args, **result})
+                result, headers["Location"] = {**result, "poll_url": url}, url
+            return jsonify(result), route.status, headers
 
         view.__name__ = route.endpoint
         return view

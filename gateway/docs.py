@@ -12,6 +12,7 @@ from flask import Flask, Response, jsonify, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from gateway import schemas
+from gateway.messages import INT64_MAX
 from gateway.routes import ROUTES, Route
 from shared import idempotency
 
@@ -59,6 +60,34 @@ REPLAYED = {"description": "true: это сохранённый первый о�
                            "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}
 
 
+# OpenAPI links of the main resources: where the id a creating call answers is used next
+# (clients and schemathesis' stateful run follow them). operationId → {link: (target, param)}
+LINKS: dict[str, dict[str, tuple[str, str]]] = {
+    "post_accounts": {
+        "GetAccount": ("get_accounts_account_id", "account_id"),
+        "GetDebt": ("get_accounts_account_id_debt", "account_id"),
+        "GetMeters": ("get_accounts_account_id_meters", "account_id"),
+        "GetReadings": ("get_accounts_account_id_readings", "account_id"),
+        "SubmitReading": ("post_accounts_account_id_readings", "account_id"),
+        "GetBills": ("get_accounts_account_id_bills", "account_id"),
+        "GetDocuments": ("get_accounts_account_id_documents", "account_id"),
+        "Unlink": ("delete_accounts_account_id", "account_id")},
+    "post_payments": {"GetPayment": ("get_payments_payment_id", "payment_id")},
+    "post_requests": {
+        "GetRequest": ("get_requests_request_id", "request_id"),
+        "PostMessage": ("post_requests_request_id_messages", "request_id"),
+        "Cancel": ("post_requests_request_id_cancel", "request_id")},
+    "post_accounts_account_id_documents": {
+        "GetFile": ("get_documents_document_id_file", "document_id"),
+        "Withdraw": ("post_documents_document_id_withdraw", "document_id")},
+}
+
+
+def _links(route: Route) -> dict[str, Any]:
+    return {name: {"operationId": target, "parameters": {param: "$response.body#/id"}}
+            for name, (target, param) in LINKS.get(route.endpoint, {}).items()}
+
+
 def _operation(route: Route) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": route.summary, "tags": [route.tag], "operationId": route.endpoint,
@@ -77,6 +106,10 @@ def _operation(route: Route) -> dict[str, Any]:
         operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]
         operation["responses"][str(route.status)]["headers"] = {
             idempotency.REPLAYED_HEADER: REPLAYED}
+    if route.location:
+        operation["responses"][str(route.status)].setdefault("headers", {})["Location"] = {
+            "description": "Адрес, где узнать результат (он же poll_url в ответе)",
+            "schema": {"type": "string"}}
     for status in sorted({*route.errors, 503} | ({413} if route.schema or route.body_arg
                                                   else set())
                          | ({400, 409, 422} if route.idempotent else set())):
@@ -88,8 +121,11 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.path_params:
         operation.setdefault("parameters", []).extend(
             {"in": "path", "name": name, "required": True,
-             "schema": {"type": "integer" if conv == "int" else "string"}}
+             "schema": {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
+             if conv == "int" else {"type": "string"}}
             for name, conv in route.path_params)
+    if _links(route):
+        operation["responses"][str(route.status)]["links"] = _links(route)
     return operation
 
 

@@ -33,6 +33,16 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     return cast
 
 
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """A cast to a whole number from ``low`` to ``high``."""
+    def cast(value: str) -> int:
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be from {low} to {high}, got {number}")
+        return number
+    return cast
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -164,8 +174,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("READING_WINDOW_END_DAY", "25",
             "Last day of the month readings are accepted for that month.", int),
     Setting("OCR_PRELOAD", "true",
-            "Load the OCR model when readings starts (not on the first photo, inside its "
-            "request's deadline); false for a process that never reads photos.", _bool),
+            "Load the OCR model when an OCR worker process starts (not on its first photo); "
+            "false only in tests that never read photos. The readings service never loads it.",
+            _bool),
+    Setting("OCR_WORKERS", "1",
+            "OCR worker processes `python -m services.readings.ocr_worker` runs (each loads "
+            "the model once, ~0.6–1 GB, and reads one photo at a time). On Kubernetes keep 1 "
+            "and scale the ocr-worker Deployment's replicas instead.", int),
     Setting("READING_REMINDER_DAYS", "3",
             "Days before the window closes when accounts without a reading get a reminder.",
             int),
@@ -199,11 +214,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOCUMENTS_PENDING_MAX", "10",
             "Documents of one account that may wait for review at once.", int),
     Setting("PAYMENT_PROVIDER", "sandbox",
-            "Card payments: sandbox (a card form with test cards, for development) or stripe."),
+            "Card payments: sandbox (a card form with test cards, for development), stripe "
+            "(suppliers abroad) or yookassa (Russian suppliers: Мир cards, СБП, 54-ФЗ receipts)."),
     Setting("STRIPE_API_KEY", "", "Stripe secret key (PAYMENT_PROVIDER=stripe)."),
     Setting("STRIPE_WEBHOOK_SECRET", "",
             "Signing secret of the Stripe webhook endpoint POST /api/v1/payments/webhooks/stripe."),
     Setting("STRIPE_API_BASE", "", "Stripe API address; empty: Stripe itself (tests: a fake)."),
+    Setting("YOOKASSA_SHOP_ID", "", "ЮKassa shop id (PAYMENT_PROVIDER=yookassa)."),
+    Setting("YOOKASSA_SECRET_KEY", "", "ЮKassa secret key of the shop (PAYMENT_PROVIDER=yookassa)."),
+    Setting("YOOKASSA_API_URL", "https://api.yookassa.ru/v3",
+            "ЮKassa API address (tests: a local fake)."),
+    Setting("YOOKASSA_CHECK_IP", "true",
+            "Accept ЮKassa notifications only from its published addresses (a notification is "
+            "only a hint: the payment is always read back from the API).", _bool),
+    Setting("RECEIPT_TAX_SYSTEM_CODE", "1",
+            "54-ФЗ receipts: the supplier's tax system (1 ОСН, 2 УСН доходы, 3 УСН доходы минус "
+            "расходы, 5 ЕСХН, 6 ПСН).", _int_in(1, 6)),
+    Setting("RECEIPT_VAT_CODE", "11",
+            "54-ФЗ receipts: VAT code of electricity (ЮKassa's codes: 1 без НДС, 4 20 %, "
+            "11 22 %, 12 22/122).", _int_in(1, 12)),
+    Setting("RECEIPT_PENALTY_VAT_CODE", "1",
+            "54-ФЗ receipts: VAT code of penalties (пени; 1 без НДС).", _int_in(1, 12)),
+    Setting("RECEIPT_PAYMENT_SUBJECT", "commodity",
+            "54-ФЗ receipts: payment_subject of electricity (commodity, service…).",
+            _one_of("commodity", "service", "payment", "another")),
+    Setting("RECEIPT_PENALTY_PAYMENT_SUBJECT", "another",
+            "54-ФЗ receipts: payment_subject of penalties.",
+            _one_of("commodity", "service", "payment", "another")),
+    Setting("RECEIPT_PAYMENT_MODE", "full_payment",
+            "54-ФЗ receipts: payment_mode (full_payment; credit_payment if the supplier's "
+            "accountant treats paying for energy already delivered as «оплата кредита»).",
+            _one_of("full_payment", "full_prepayment", "credit_payment")),
     Setting("SANDBOX_WEBHOOK_SECRET", "sandbox-dev-secret",
             "HMAC secret of the sandbox provider's signed events."),
     Setting("SANDBOX_FORM_URL", "",
@@ -281,7 +322,7 @@ class ConfigurationError(RuntimeError):
 
 # Secrets whose value, when set, must not be a placeholder copied from an example.
 SECRETS = ("SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN",
-           "SMTP_PASSWORD", "S3_SECRET_KEY")
+           "SMTP_PASSWORD", "S3_SECRET_KEY", "YOOKASSA_SECRET_KEY")
 SECRET_KEY_MIN_LENGTH = 32
 PLACEHOLDER = re.compile(r"change.?me|replace|placeholder|dummy|^x+$", re.IGNORECASE)
 # Settings only for development and tests, each with the value production refuses.

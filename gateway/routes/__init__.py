@@ -36,6 +36,9 @@ class Route:
     # what a 2xx answers: a schema class, or an instance (``Schema(many=True)``: an array)
     response: type[Schema] | Schema | None = None
     example: Any = None  # an example of that answer, for the OpenAPI document
+    # where the created thing is polled: a path (``{name}``s from the URL and the answer),
+    # sent as the Location header and as ``poll_url`` in the answer
+    location: str | None = None
 
     @property
     def service(self) -> str:

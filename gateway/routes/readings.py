@@ -1,5 +1,6 @@
 """Routes of the readings service: ПЕРЕДАЧА ПОКАЗАНИЙ and the Показания tab."""
 from gateway.routes import Route
+from gateway.schemas import Paged
 from gateway.schemas import readings as s
 from gateway.schemas.answers import readings as a
 
@@ -25,11 +26,18 @@ ROUTES: tuple[Route, ...] = (
           s.QuickSubmit, 201, tag="readings", errors=(400, 404, 410, 422, 429), idempotent=True,
           response=a.Submitted),
     Route("POST", ACCOUNT + "/readings/photo", "readings.read_photo",
-          "Показания с фото квитанции: номер счёта, счётчика и показания по зонам с "
-          "уверенностью, чтобы заполнить форму (ничего не передаётся)", s.BillPhoto, auth=True,
-          upload=True, tag="readings", errors=(400, 401, 403, 404, 413, 422), idempotent=True,
-          response=a.PhotoRead),
+          "Показания с фото квитанции: фото принимается сразу (202) и распознаётся в "
+          "очереди; результат — по адресу poll_url (ничего не передаётся)", s.BillPhoto, 202,
+          auth=True, upload=True, tag="readings", errors=(400, 401, 403, 404, 413, 422),
+          idempotent=True, response=a.PhotoQueued,
+          location=ACCOUNT + "/readings/photo/{job_id}"),
+    Route("GET", ACCOUNT + "/readings/photo/<job_id>", "readings.photo_job",
+          "Распознавание фото квитанции: queued, running, done (номер счёта, счётчики и "
+          "показания по зонам с уверенностью и состоянием sure / check / not_found) или "
+          "failed с причиной", auth=True, tag="readings", errors=(401, 403, 404),
+          response=a.PhotoJob),
     Route("GET", ACCOUNT + "/readings", "readings.history",
-          "История показаний по счётчикам и периодам, с расходом", auth=True, tag="readings",
-          errors=(401, 404), response=a.MeterHistory(many=True)),
+          "История показаний всех счётчиков счёта, с расходом; новые периоды сверху, "
+          "постранично", Paged, auth=True, source="query", tag="readings",
+          errors=(400, 401, 404, 422), response=a.HistoryPage),
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.consumers import ProcessedEventMixin
@@ -78,6 +78,29 @@ class ReadingPhoto(ReadingsBase):
     image_format: Mapped[str] = mapped_column(String(10))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     reading_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class PhotoJob(ReadingsBase):
+    """Reading one uploaded bill photo, done by an OCR worker process off the request path.
+    Owned by the user who uploaded it for that account; its result (the fields read, JSON)
+    is personal data and goes with the photo (domain/photos.py)."""
+
+    __tablename__ = "photo_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    photo_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a worker took it
+    reason: Mapped[str | None] = mapped_column(String(200))  # why it failed, for people
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ReminderSent(ReadingsBase):

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from services.readings.dependencies import OcrPreload
-from services.readings.domain import photos, reminders, rules
+from services.readings.dependencies import OcrQueue
+from services.readings.domain import photo_jobs, photos, reminders, rules
 from services.readings.domain.submissions import Readings, require_int
 from services.readings.models import AccountGrant, AccountGrantsLoad, Outbox, ProcessedEvent
 from services.readings.models import IdempotencyKey
@@ -44,7 +44,7 @@ class ReadingsService(GrantsMixin, ServiceBase):
     clock = ClockProvider()
     request = RequestContext()
     idempotency = Idempotency(IdempotencyKey)  # Idempotency-Key of creating calls
-    ocr_preload = OcrPreload()
+    ocr_queue = OcrQueue()  # declared at start: no job is published before it exists
     accounts = RpcProxy("accounts")
     auth = RpcProxy("auth")
     payments = RpcProxy("payments")
@@ -71,6 +71,7 @@ class ReadingsService(GrantsMixin, ServiceBase):
         Committed at once: the copy stands whatever the caller does next."""
         readings = self.readings
         if not readings.knows_account(account_id):
+            self.db.rollback()  # hold no transaction (on SQLite: the write lock) across the call
             readings.register_meters(meters())
             self.db.commit()
 
@@ -108,7 +109,7 @@ class ReadingsService(GrantsMixin, ServiceBase):
         return {**preview, **self._estimate(account_id, preview)}
 
     @rpc
-    @idempotent
+    @idempotent(one_commit=True)  # the reading, its event and the key's answer: one commit
     def submit(self, account_id: Any, meter_serial: Any, values: Any, confirm: Any = False,
                photo_id: Any = None) -> dict[str, Any]:
         """ПЕРЕДАЧА ПОКАЗАНИЙ: one value per zone of one meter, for this period (with the
@@ -118,13 +119,14 @@ class ReadingsService(GrantsMixin, ServiceBase):
                                     values, confirm, photo_id)
 
     @rpc
-    @idempotent(ignore=("captcha_id", "captcha_answer"))
+    @idempotent(ignore=("captcha_id", "captcha_answer"), one_commit=True)
     def quick_submit(self, number: Any, branch: Any, proof: Any, captcha_id: Any,
                      captcha_answer: Any, meter_serial: Any, values: Any, confirm: Any = False,
                      photo_id: Any = None) -> dict[str, Any]:
         """Submission without signing in: account number, branch and the bill's proof, with a
         captcha; rate-limited per client address by accounts. ``photo_id`` is taken as in
         ``submit`` (a photo of this account, else 404): the route shares the signed-in form."""
+        self.db.rollback()  # the key lookup's transaction: not held across the calls
         self.auth.solve_captcha(captcha_id=captcha_id, captcha_answer=captcha_answer)
         account = self.accounts.account_by_proof(number=number, branch=branch, proof=proof)
         self._know_account(account["account_id"], lambda: account["meters"])
@@ -134,17 +136,30 @@ class ReadingsService(GrantsMixin, ServiceBase):
     @rpc
     @idempotent
     def read_photo(self, account_id: Any, image_base64: Any) -> dict[str, Any]:
-        """A photo of a filled-in bill (or of the meter) → the account number, meter serial
-        and zone readings found, each with a confidence, to fill the form. Nothing is
-        submitted: the customer checks the values and sends them with ``submit``."""
+        """A photo of a filled-in bill (or of the meter), taken at once as a job: the image
+        is checked (type, size), stored with its job (queued) and put on the OCR workers'
+        queue; the answer is the job (``job_id``, ``status``). Its result (the account number,
+        each meter's serial and zone readings, each with a confidence and a state) comes with
+        ``photo_job``. Nothing is submitted: the customer checks the values and sends them
+        with ``submit``."""
         account_id = self._allowed(account_id, "full")
-        return self.readings.read_photo(account_id, image_base64,
-                                        self.request.principal().user_id)
+        return photo_jobs.queue_photo(self.work(), account_id,
+                                      self.request.principal().user_id, image_base64)
 
     @rpc
-    def history(self, account_id: Any) -> list[dict[str, Any]]:
-        """The Показания tab: readings by meter and period, with consumption."""
-        return self.readings.history(self._allowed(account_id, "read"))
+    def photo_job(self, account_id: Any, job_id: Any) -> dict[str, Any]:
+        """A photo job of the caller's for this account: queued / running / done (with the
+        fields read) / failed (with the reason); 404 for anyone else's."""
+        account_id = self._allowed(account_id, "full")
+        return photo_jobs.owned_job(self.work(), account_id,
+                                    self.request.principal().user_id, job_id)
+
+    @rpc
+    def history(self, account_id: Any, cursor: Any = None, limit: Any = None
+                ) -> dict[str, Any]:
+        """The Показания tab: the readings of every meter, newest period first, with
+        consumption; a page at a time (shared/paging.py)."""
+        return self.readings.history(self._allowed(account_id, "read"), cursor, limit)
 
     @rpc
     def bill_readings(self, account_id: Any, period: Any) -> list[dict[str, Any]]:
@@ -199,12 +214,14 @@ class ReadingsService(GrantsMixin, ServiceBase):
 
     @timer(interval=PHOTO_PURGE_INTERVAL)
     def purge_photo_attempts(self) -> int:
-        """Bill photos that did not become a reading are deleted after PHOTO_RETENTION_HOURS."""
+        """Bill photos that did not become a reading, and every photo job (its result
+        included), are deleted after PHOTO_RETENTION_HOURS."""
         return photos.purge_attempts(self.db, self.config, self.clock.now())
 
     @reliable_event_handler("auth", "user_deleted")
     def forget_user_photos(self, body: dict[str, Any]) -> None:
-        """152-ФЗ: the deleted user's photos go, their readings stay without their user id.
+        """152-ФЗ: the deleted user's photos and photo jobs go, their readings stay without
+        their user id.
         Not claimed by event id (one claim per id serves one handler of an event): doing it
         again changes nothing."""
         photos.forget_user(self.db, parse_envelope(body)["payload"]["user_id"])

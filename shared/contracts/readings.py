@@ -37,3 +37,13 @@ class ReadingReminderDue(Schema):
     period = fields.String(required=True, validate=PERIOD)
     window_end = fields.Date(required=True)
     meter_serials = fields.List(fields.String(), required=True)
+
+
+@contract("readings", "photo_job_queued")
+class PhotoJobQueued(Schema):
+    """A bill photo was uploaded and waits to be read: the readings OCR workers take it from
+    their durable work queue (``readings.ocr_jobs``, bound to this event). The photo stays in
+    readings' database; the job's owner polls GET /accounts/{id}/readings/photo/{job_id}."""
+
+    job_id = fields.String(required=True)
+    account_id = fields.Integer(required=True)

@@ -203,6 +203,7 @@ class Stack:
         python = sys.executable
         commands = {name: [python, "-m", "shared.runner", target]
                     for name, target in SERVICES.items()}
+        commands["ocr-worker"] = [python, "-m", "services.readings.ocr_worker"]  # reads bill photos
         bin_dir = Path(python).parent
         commands["gateway"] = [str(bin_dir / "gunicorn"), "-c", "gateway/gunicorn_conf.py",
                                "gateway.wsgi:app"]

@@ -24,6 +24,7 @@ from tests.conftest import CAPTCHA, make_config
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.stripe_server import FakeStripe
 from tests.fakes.twilio_server import FakeTwilio
+from tests.fakes.yookassa_server import FakeYooKassa
 from tests.integration.bus import EventTap, publish, wait_handled, wait_row
 
 
@@ -89,10 +90,11 @@ class System:
 @pytest.fixture(scope="module")
 def system(request: pytest.FixtureRequest, amqp_uri: str, new_database: Callable[[str], str],
            tmp_path_factory: pytest.TempPathFactory, _fake_twilio_server: FakeTwilio,
-           _fake_smtp_server: FakeSmtp, _fake_stripe_server: FakeStripe) -> Iterator[System]:
-    """A test module may set ``PAYMENT_PROVIDER = "stripe"``: payments then talks to the
-    fake Stripe through the real SDK; ``READS_PHOTOS = True``: readings loads the OCR model
-    at start, as in production, not inside the first photo's deadline."""
+           _fake_smtp_server: FakeSmtp, _fake_stripe_server: FakeStripe,
+           _fake_yookassa_server: FakeYooKassa) -> Iterator[System]:
+    """A test module may set ``PAYMENT_PROVIDER = "stripe"`` (or ``"yookassa"``): payments
+    then talks to the fake Stripe (ЮKassa) through the real SDK. (OCR runs in worker
+    processes a module starts itself: tests/integration/ocr_workers.py.)"""
     sms, mail, stripe = _fake_twilio_server, _fake_smtp_server, _fake_stripe_server
     var = tmp_path_factory.mktemp("var")
     config = make_config(
@@ -107,9 +109,10 @@ def system(request: pytest.FixtureRequest, amqp_uri: str, new_database: Callable
         TWILIO_AUTH_TOKEN=sms.auth_token, TWILIO_FROM="+15005550006", TWILIO_API_BASE=sms.url,
         EMAIL_BACKEND="smtp", SMTP_HOST=mail.host, SMTP_PORT=mail.port,
         PAYMENT_PROVIDER=getattr(request.module, "PAYMENT_PROVIDER", "sandbox"),
-        OCR_PRELOAD="true" if getattr(request.module, "READS_PHOTOS", False) else "false",
         STRIPE_API_KEY=stripe.api_key, STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,
-        STRIPE_API_BASE=stripe.url)
+        STRIPE_API_BASE=stripe.url, YOOKASSA_SHOP_ID=_fake_yookassa_server.shop_id,
+        YOOKASSA_SECRET_KEY=_fake_yookassa_server.secret_key,
+        YOOKASSA_API_URL=_fake_yookassa_server.api_url, YOOKASSA_CHECK_IP=False)
     runner = ServiceRunner(config)
     for service in (AuthService, AccountsService, ReadingsService,
                     PaymentsService, RequestsService, DocumentsService):

@@ -19,7 +19,6 @@ from tests.integration.test_accounts import link, post_account
 from tests.integration.test_readings import (customer_with_meter, in_window,  # noqa: F401
                                              month_day, submit)
 
-READS_PHOTOS = True  # readings loads the OCR model at start (tests/integration/conftest.py)
 
 API = "/api/v1"
 LANDLINE = "8 (861) 255-55-55"  # Krasnodar: a fixed line, no SMS
@@ -71,9 +70,9 @@ def test_login_email_changes_only_by_the_link_and_the_old_address_is_told(sys):
     sys.mail.clear()
 
     wrong = change_login_email(sys, tokens, new, password="не тот пароль")
-    assert wrong.status_code == 422 and error(wrong)["fields"] == {"password": "wrong"}
+    assert wrong.status_code == 422 and error(wrong)["field_codes"] == {"password": "wrong"}
     same = change_login_email(sys, tokens, old.upper())
-    assert same.status_code == 422 and error(same)["fields"] == {"new_email": "unchanged"}
+    assert same.status_code == 422 and error(same)["field_codes"] == {"new_email": "unchanged"}
     bad = change_login_email(sys, tokens, "not-an-address")
     assert bad.status_code == 422 and "new_email" in error(bad)["fields"]
     assert sys.mail.messages == []
@@ -107,7 +106,7 @@ def test_login_email_changes_only_by_the_link_and_the_old_address_is_told(sys):
                timeout=30, what="accounts learning the new login e-mail")
 
     again = confirm_login_email(sys, token)
-    assert again.status_code == 410 and error(again)["fields"] == {"token": "already used"}
+    assert again.status_code == 410 and error(again)["field_codes"] == {"token": "already used"}
 
 
 def test_an_address_of_another_user_gets_a_notice_and_the_caller_the_same_answer(sys):
@@ -141,7 +140,7 @@ def test_a_password_change_stops_a_pending_login_email_change(sys):
     assert changed.status_code == 200, changed.json
     refused = confirm_login_email(sys, token)
     assert refused.status_code == 410
-    assert error(refused)["fields"] == {"token": "password changed since"}
+    assert error(refused)["field_codes"] == {"token": "password changed since"}
     assert login(sys, email=old, password=new_password).status_code == 200
 
 
@@ -191,7 +190,7 @@ def test_a_landline_is_a_contact_number_but_codes_go_to_mobiles_only(sys):
     toll_free = sys.client.put(f"{API}/profile/contacts", headers=bearer(tokens),
                                json={"extra_phones": ["8 800 100-00-00"]})
     assert toll_free.status_code == 422
-    assert error(toll_free)["fields"] == {"extra_phones": "not a mobile or landline number"}
+    assert error(toll_free)["field_codes"] == {"extra_phones": "not a mobile or landline number"}
 
     account_id = link(sys, tokens, post_account(sys)).json["id"]
     ordered = sys.client.post(f"{API}/requests", headers=bearer(tokens), json={
@@ -208,7 +207,7 @@ def test_a_landline_is_a_contact_number_but_codes_go_to_mobiles_only(sys):
     to_landline = sys.client.post(f"{API}/auth/phone/change", headers=bearer(tokens),
                                   json={"new_phone": LANDLINE})
     assert to_landline.status_code == 422
-    assert error(to_landline)["fields"] == {"new_phone": "not a mobile number"}
+    assert error(to_landline)["field_codes"] == {"new_phone": "not a mobile number"}
     register = sys.client.post(f"{API}/auth/register/phone",
                                json={"phone": LANDLINE, **sys.captcha()})
     assert register.status_code == 422
@@ -222,14 +221,14 @@ def test_a_password_of_spaces_is_refused_everywhere_it_is_set(sys):
         "email": email, "password": blank, "password_confirmation": blank,
         "consent_version": CONSENT, **sys.captcha()})
     assert registered.status_code == 422
-    assert error(registered)["fields"] == {"password": "only whitespace"}
+    assert error(registered)["field_codes"] == {"password": "only whitespace"}
     assert "пробел" in error(registered)["message"]
     tokens = register_by_phone(sys, new_phone())
     changed = sys.client.post(f"{API}/auth/password/change", headers=bearer(tokens), json={
         "old_password": PASSWORD, "new_password": "\t" * 8,
         "new_password_confirmation": "\t" * 8})
     assert changed.status_code == 422
-    assert error(changed)["fields"] == {"new_password": "only whitespace"}
+    assert error(changed)["field_codes"] == {"new_password": "only whitespace"}
 
 
 def test_the_consent_gives_the_text_the_user_accepts(sys):
@@ -244,7 +243,8 @@ def test_the_consent_gives_the_text_the_user_accepts(sys):
 # ---- bill photos and a deleted user's data -----------------------------------------------------
 
 def blank_photo() -> str:
-    """A photo OCR finds nothing on (fast), which readings still keeps as an attempt."""
+    """A photo (nothing on it): readings keeps it as an attempt the moment it is uploaded,
+    with its job, whether an OCR worker has read it or not."""
     image = io.BytesIO()
     Image.new("RGB", (320, 320), "white").save(image, "PNG")
     return base64.b64encode(image.getvalue()).decode()
@@ -253,12 +253,18 @@ def blank_photo() -> str:
 def read_photo(sys, tokens, account_id) -> str:
     response = sys.client.post(f"{API}/accounts/{account_id}/readings/photo",
                                headers=bearer(tokens), json={"image_base64": blank_photo()})
-    assert response.status_code == 200, response.json
+    assert response.status_code == 202, response.json
     return response.json["photo_id"]
 
 
 def photo_ids(sys, account_id) -> set[str]:
     return {row[0] for row in rows(sys, "readings", "SELECT id FROM reading_photos "
+                                   "WHERE account_id = :a", a=account_id)}
+
+
+def job_photo_ids(sys, account_id) -> set[str]:
+    """The photos of the account's photo jobs (a job holds what OCR read off its photo)."""
+    return {row[0] for row in rows(sys, "readings", "SELECT photo_id FROM photo_jobs "
                                    "WHERE account_id = :a", a=account_id)}
 
 
@@ -272,17 +278,19 @@ def test_only_the_photo_that_became_a_reading_is_kept(sys, in_window):
     sys.clock.advance(seconds=hours * 3600 - 60)
     assert sys.tick("readings", "purge_photo_attempts") == 0  # not yet
     assert photo_ids(sys, account_id) == {used, attempt}
+    assert job_photo_ids(sys, account_id) == {used, attempt}
     sys.clock.advance(seconds=120)
     tokens = login(sys, phone=tokens["user"]["phone"]).json
     # Past its time the attempt counts as gone even before the timer runs.
     late = submit(sys, tokens, account_id, [3201], photo_id=attempt)
-    assert late.status_code == 410 and error(late)["fields"] == {"photo_id": "expired"}
+    assert late.status_code == 410 and error(late)["field_codes"] == {"photo_id": "expired"}
     assert sys.tick("readings", "purge_photo_attempts") >= 1
     assert photo_ids(sys, account_id) == {used}
+    assert job_photo_ids(sys, account_id) == set()  # the jobs (OCR's results) go, all of them
     gone = submit(sys, tokens, account_id, [3201], photo_id=attempt)
-    assert gone.status_code == 404 and error(gone)["fields"] == {"photo_id": "unknown"}
+    assert gone.status_code == 404 and error(gone)["field_codes"] == {"photo_id": "unknown"}
     history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
-    assert [r["source"] for r in history[0]["readings"]] == ["photo"]
+    assert [r["source"] for r in history["items"]] == ["photo"]
 
 
 def test_a_deleted_users_photos_cards_and_autopay_go_and_the_records_stay(sys, in_window):
@@ -337,4 +345,5 @@ def test_a_deleted_users_photos_cards_and_autopay_go_and_the_records_stay(sys, i
                             "submitted_by IS NULL", r=reading.json["id"]),
                timeout=30, what="readings forgetting who submitted")
     assert photo_ids(sys, account_id) == set()
+    assert job_photo_ids(sys, account_id) == set()
 

@@ -35,6 +35,12 @@ def test_a_stranger_is_refused_on_every_route_that_names_a_resource(sys):
     document = sys.client.post(f"/api/v1/accounts/{account_id}/documents", headers=bearer(owner),
                                json=BODIES["documents.upload_document"]).json
     values.update(document_id=document["id"], period="2026-10")
+    from tests.integration.test_identity_data import blank_photo
+
+    job = sys.client.post(f"/api/v1/accounts/{account_id}/readings/photo", headers=bearer(owner),
+                          json={"image_base64": blank_photo()})
+    assert job.status_code == 202, job.json
+    values["job_id"] = job.json["job_id"]
     checked = []
     for route in ROUTES:
         names = {name for name, _ in route.path_params}
@@ -47,7 +53,7 @@ def test_a_stranger_is_refused_on_every_route_that_names_a_resource(sys):
         checked.append(route.rpc)
     assert {"accounts.get_account", "accounts.unlink_account", "accounts.revoke_access",
             "accounts.mark_notice_read", "readings.submit", "readings.history",
-            "readings.meters", "requests.get", "requests.cancel", "requests.post_message",
+            "readings.meters", "readings.photo_job", "requests.get", "requests.cancel", "requests.post_message",
             "requests.attachment", "requests.accept", "requests.save_work",
             "documents.bills", "documents.bill", "documents.my_documents",
             "documents.upload_document", "documents.withdraw_document",
@@ -56,5 +62,5 @@ def test_a_stranger_is_refused_on_every_route_that_names_a_resource(sys):
     # and the owner still has it all
     assert sys.client.get(f"/api/v1/accounts/{account_id}", headers=bearer(owner)).status_code == 200
     mine = sys.client.get(f"/api/v1/accounts/{account_id}/documents",
-                          headers=bearer(owner)).json
+                          headers=bearer(owner)).json["items"]
     assert [(d["id"], d["status"]) for d in mine] == [(document["id"], "submitted")]

@@ -9,10 +9,10 @@ from eventlet import tpool
 import pytest
 
 from shared.contracts.__main__ import all_schemas
-from tests.integration.helpers import bearer, error, login, new_phone, register_by_phone
+from tests.integration.helpers import (all_items, assert_paged, bearer, error, login,
+                                       new_phone, register_by_phone)
 from tests.integration.test_accounts import _numbers, link, post_account
 
-READS_PHOTOS = True  # readings loads the OCR model at start (tests/integration/conftest.py)
 
 API = "/api/v1"
 
@@ -27,6 +27,11 @@ def month_day(sys, months_back: int, day: int) -> date:
     month = today.month - months_back
     year = today.year + (month - 1) // 12
     return date(year, (month - 1) % 12 + 1, day)
+
+
+def history_of(sys, tokens, account_id: int) -> list[dict]:
+    """The Показания tab's readings, oldest first (the API gives them newest first)."""
+    return all_items(sys, f"{API}/accounts/{account_id}/readings", bearer(tokens))[::-1]
 
 
 def customer_with_meter(sys, serial="1000911502333", zones=1, digits=5):
@@ -84,8 +89,8 @@ def test_submit_a_reading_billing_hears_and_decides(sys, in_window):
     assert event["payload"]["number"] == number and event["payload"]["values"] == [3007]
     tap.close()
     decide(sys, response.json["id"])
-    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
-    assert history[0]["readings"][0]["status"] == "accepted"
+    history = history_of(sys, tokens, account_id)
+    assert history[0]["status"] == "accepted"
 
 
 @pytest.mark.parametrize("values,field,reason", [
@@ -97,7 +102,7 @@ def test_submit_a_reading_billing_hears_and_decides(sys, in_window):
 def test_values_are_checked(sys, in_window, values, field, reason):
     tokens, account_id, _ = customer_with_meter(sys)
     response = submit(sys, tokens, account_id, values)
-    assert response.status_code == 422 and error(response)["fields"] == {field: reason}
+    assert response.status_code == 422 and error(response)["field_codes"] == {field: reason}
 
 
 def test_outside_the_window_says_when_the_next_one_opens(sys):
@@ -107,7 +112,7 @@ def test_outside_the_window_says_when_the_next_one_opens(sys):
     assert response.status_code == 422
     nxt = month_day(sys, -1, 15)
     assert f"{nxt:%d.%m.%Y}" in error(response)["message"]
-    assert "window closed" in error(response)["fields"]["period"]
+    assert "window closed" in error(response)["field_codes"]["period"]
 
 
 def test_less_than_previous_and_a_rollover(sys):
@@ -117,7 +122,7 @@ def test_less_than_previous_and_a_rollover(sys):
     decide(sys, first.json["id"])
     tokens = next_month(sys, tokens)
     less = submit(sys, tokens, account_id, [50000])
-    assert less.status_code == 422 and error(less)["fields"] == {"values[0]": "less than previous"}
+    assert less.status_code == 422 and error(less)["field_codes"] == {"values[0]": "less than previous"}
     rolled = submit(sys, tokens, account_id, [15])
     assert rolled.status_code == 201 and rolled.json["rolled_over"] is True
     assert rolled.json["consumption"] == [25]
@@ -127,8 +132,8 @@ def test_a_second_submission_replaces_the_first_and_both_stay_in_history(sys, in
     tokens, account_id, _ = customer_with_meter(sys)
     assert submit(sys, tokens, account_id, [3007]).status_code == 201
     assert submit(sys, tokens, account_id, [3070]).status_code == 201
-    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
-    assert [(r["values"], r["status"]) for r in history[0]["readings"]] == [
+    history = history_of(sys, tokens, account_id)
+    assert [(r["values"], r["status"]) for r in history] == [
         ([3007], "replaced"), ([3070], "pending")]
 
 
@@ -150,10 +155,11 @@ def test_unusually_high_consumption_needs_confirmation(sys):
     assert preview.status_code == 200, preview.json
     assert preview.json["consumption"] == [5200] and preview.json["usual"] == 200
     assert preview.json["needs_confirm"] is True and "5200" in preview.json["warning"]
-    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
-    assert len(history[0]["readings"]) == 4  # the preview stored nothing
+    history = assert_paged(sys, f"{API}/accounts/{account_id}/readings", bearer(tokens), 4)
+    assert len(history) == 4  # the preview stored nothing; pages of it reach each reading
+    assert [r["consumption"] for r in history] == [[200], [200], [200], None]  # across pages
     high = submit(sys, tokens, account_id, [value + 5000])
-    assert high.status_code == 422 and error(high)["fields"] == {"confirm": "implausibly high: confirm"}
+    assert high.status_code == 422 and error(high)["field_codes"] == {"confirm": "implausibly high: confirm"}
     confirmed = submit(sys, tokens, account_id, [value + 5000], confirm=True)
     assert confirmed.status_code == 201 and confirmed.json["consumption"] == [5200]
 
@@ -162,8 +168,7 @@ def test_billing_rejects_with_a_reason_the_customer_sees(sys, in_window):
     tokens, account_id, _ = customer_with_meter(sys)
     reading = submit(sys, tokens, account_id, [3007]).json
     decide(sys, reading["id"], accepted=False, reason="implausibly_high")
-    row = sys.client.get(f"{API}/accounts/{account_id}/readings",
-                         headers=bearer(tokens)).json[0]["readings"][0]
+    row = history_of(sys, tokens, account_id)[0]
     assert row["status"] == "rejected" and row["reason"] == "implausibly_high"
 
 
@@ -191,7 +196,7 @@ def test_a_removed_meter_takes_no_readings(sys, in_window):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     response = submit(sys, tokens, account_id, [3007])
-    assert response.status_code == 410 and error(response)["fields"] == {
+    assert response.status_code == 410 and error(response)["field_codes"] == {
         "meter_serial": "meter decommissioned"}
 
 
@@ -201,15 +206,15 @@ def test_quick_submission_without_signing_in(sys, in_window):
             "meter_serial": "1000911502333", "values": [3100]}
     quick = sys.client.post(f"{API}/readings/quick", json={**body, **sys.captcha()})
     assert quick.status_code == 201, quick.json
-    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
-    assert history[0]["readings"][-1]["values"] == [3100]
+    history = history_of(sys, tokens, account_id)
+    assert history[-1]["values"] == [3100]
 
     no_captcha = sys.client.post(f"{API}/readings/quick", json={
         **body, "captcha_id": "x", "captcha_answer": "y"})
     assert no_captcha.status_code == 422 and "captcha_id" in error(no_captcha)["fields"]
     wrong_proof = sys.client.post(f"{API}/readings/quick",
                                   json={**body, "proof": "0000", **sys.captcha()})
-    assert wrong_proof.status_code == 422 and error(wrong_proof)["fields"] == {
+    assert wrong_proof.status_code == 422 and error(wrong_proof)["field_codes"] == {
         "proof": "does not match"}
     for _ in range(sys.config["LINK_ATTEMPTS_HOURLY"]):
         sys.client.post(f"{API}/readings/quick", json={**body, "proof": "0000", **sys.captcha()})
@@ -228,10 +233,34 @@ def test_quick_submission_with_a_photo_id_is_refused_not_a_500(sys, in_window):
                                    json={**body, "photo_id": photo_id, **sys.captcha()})
         assert response.status_code == 404, response.json
         assert error(response)["message"] == "Фото не найдено, прикрепите его снова"
-        assert error(response)["fields"] == {"photo_id": "unknown"}
+        assert error(response)["field_codes"] == {"photo_id": "unknown"}
 
 
-def test_readings_from_a_photo_fill_the_form(sys, in_window):
+@pytest.fixture(scope="module")
+def ocr_worker(system, tmp_path_factory):
+    """One OCR worker process with the real model, as `make run` starts it."""
+    from tests.integration.ocr_workers import OcrWorkers
+
+    workers = OcrWorkers(system.config, tmp_path_factory.mktemp("ocr"), fake=False)
+    workers.start()
+    yield workers
+    workers.stop()
+
+
+def poll_job(sys, tokens, url, timeout=180):
+    """GET the job until it ends; the model may still be loading in a fresh worker."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = sys.client.get(url, headers=bearer(tokens))
+        assert job.status_code == 200, job.json
+        if job.json["status"] in ("done", "failed"):
+            return job.json
+        assert time.monotonic() < deadline, f"the photo job never ended: {job.json}"
+        time.sleep(0.2)
+
+
+def test_readings_from_a_photo_fill_the_form(sys, in_window, ocr_worker):
+    """The real model end to end: upload (202 at once), an OCR worker reads it, poll."""
     import base64
     import json
     from pathlib import Path
@@ -243,25 +272,33 @@ def test_readings_from_a_photo_fill_the_form(sys, in_window):
     photo = base64.b64encode((folder / expected["file"]).read_bytes()).decode()
     response = sys.client.post(f"{API}/accounts/{account_id}/readings/photo",
                                headers=bearer(tokens), json={"image_base64": photo})
-    assert response.status_code == 200, response.json
-    found = response.json
+    assert response.status_code == 202, response.json
+    assert response.json["status"] == "queued"
+    assert response.headers["Location"] == response.json["poll_url"]
+    job = poll_job(sys, tokens, response.json["poll_url"])
+    assert job["status"] == "done", job
+    found = job["result"]
     assert found["account_number"]["value"] == expected["account_number"]
-    assert found["meter_serial"]["value"] == expected["meter_serial"]
-    assert [v["value"] for v in found["values"]] == [str(v) for v in expected["final"]]
-    assert 0 <= found["values"][0]["confidence"] <= 1
-    assert found["matches_account"] is False  # another account's bill: the form says so
-    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
-    assert history[0]["readings"] == []  # nothing submitted until the customer confirms
+    # Another account's bill: the number is not this account's, so nothing read is "sure".
+    assert found["matches_account"] is False
+    (meter,) = found["meters"]
+    assert meter["serial"]["value"] == expected["meter_serial"]
+    assert meter["serial"]["state"] != "sure"  # not the serial of this account's meter
+    assert [v["value"] for v in meter["values"]] == [str(v) for v in expected["final"]]
+    assert all(0 <= v["confidence"] <= 1 and v["state"] in ("sure", "check", "not_found")
+               for v in meter["values"])
+    history = history_of(sys, tokens, account_id)
+    assert history == []  # nothing submitted until the customer confirms
 
     # The customer corrects the values for their own meter and sends them with the photo.
     tap = sys.tap("readings")
-    sent = submit(sys, tokens, account_id, [3200], photo_id=found["photo_id"])
+    sent = submit(sys, tokens, account_id, [3200], photo_id=job["photo_id"])
     assert sent.status_code == 201 and sent.json["source"] == "photo"
     tap.wait_for("reading_submitted", lambda p: p["reading_id"] == sent.json["id"]
                  and p["source"] == "photo")
     tap.close()
-    again = submit(sys, tokens, account_id, [3201], photo_id=found["photo_id"])
-    assert again.status_code == 410 and error(again)["fields"] == {"photo_id": "already used"}
+    again = submit(sys, tokens, account_id, [3201], photo_id=job["photo_id"])
+    assert again.status_code == 410 and error(again)["field_codes"] == {"photo_id": "already used"}
 
     text = base64.b64encode(b"%PDF-1.4 not a photo").decode()
     rejected = sys.client.post(f"{API}/accounts/{account_id}/readings/photo",
@@ -316,11 +353,11 @@ def test_an_inspector_reading_for_a_csv_loaded_account_nobody_opened(sys, in_win
 
     tokens = register_by_phone(sys, new_phone())
     account_id = link(sys, tokens, number, proof="7777").json["id"]
-    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
-    assert [(h["serial"], [(r["values"], r["source"], r["status"]) for r in h["readings"]])
-            for h in history] == [(serial, [([5000], "inspector", "accepted")])]
+    history = history_of(sys, tokens, account_id)
+    assert [(r["meter_serial"], r["values"], r["source"], r["status"]) for r in history] == [
+        (serial, [5000], "inspector", "accepted")]
     less = submit(sys, tokens, account_id, [4000], serial=serial)
-    assert less.status_code == 422 and error(less)["fields"] == {"values[0]": "less than previous"}
+    assert less.status_code == 422 and error(less)["field_codes"] == {"values[0]": "less than previous"}
     more = submit(sys, tokens, account_id, [5100], serial=serial)
     assert more.status_code == 201 and more.json["consumption"] == [100]
 
@@ -366,8 +403,8 @@ def test_quick_submission_for_a_csv_loaded_account_nobody_opened(sys, in_window,
     assert quick.status_code == 201, quick.json
     tokens = register_by_phone(sys, new_phone())
     account_id = link(sys, tokens, number, proof="8888").json["id"]
-    history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens)).json
-    assert [r["values"] for r in history[0]["readings"]] == [[3100]]
+    history = history_of(sys, tokens, account_id)
+    assert [r["values"] for r in history] == [[3100]]
 
 
 def test_an_inspector_reading_from_billing_replaces_the_pending_one_in_history(sys, in_window):
@@ -377,8 +414,7 @@ def test_an_inspector_reading_from_billing_replaces_the_pending_one_in_history(s
     sys.billing_to("readings", "inspector_reading_taken", {
         "number": number, "branch": "mostovskoy", "serial": "1000911502333", "values": [3010],
         "taken_on": taken_on.isoformat(), "inspector": "Иванов И. И."})
-    rows = sys.client.get(f"{API}/accounts/{account_id}/readings",
-                          headers=bearer(tokens)).json[0]["readings"]
+    rows = history_of(sys, tokens, account_id)
     assert [(r["values"], r["source"], r["status"]) for r in rows] == [
         ([3007], "manual", "replaced"), ([3010], "inspector", "accepted")]
     assert rows[1]["submitted_at"].startswith(taken_on.isoformat())

@@ -40,8 +40,8 @@ def test_a_service_is_probed_on_its_own_health_port_and_the_gateway_on_itself():
                           "readinessProbe": "/readyz"}, name
         assert container["ports"] == [{"name": "metrics", "containerPort":
                                        int(config["METRICS_PORT"])}], name
-    readings = deployments["readings"]["spec"]["template"]["spec"]["containers"][0]
-    startup = readings["startupProbe"]
+    ocr = deployments["ocr-worker"]["spec"]["template"]["spec"]["containers"][0]
+    startup = ocr["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 300  # the OCR models load
 
 
@@ -78,10 +78,11 @@ def test_prod_has_three_brokers_three_databases_backups_s3_and_autoscaling():
     assert cluster["instances"] == 3 and cluster["backup"]["barmanObjectStore"]
     roles = {r["name"] for r in cluster["managed"]["roles"]}
     databases = {d["spec"]["name"]: d["spec"]["owner"] for d in of_kind(docs, "Database").values()}
-    services = set(_procfile()) - {"gateway", "web"}
+    services = set(_procfile()) - {"gateway", "web", "ocr-worker"}  # OCR: readings' database
     assert roles == services and databases == {s: s for s in services}
     assert of_kind(docs, "ConfigMap")["nesk-config"]["data"]["FILE_STORAGE"] == "s3"
-    assert set(of_kind(docs, "HorizontalPodAutoscaler")) == {"gateway", "web", "readings"}
+    assert set(of_kind(docs, "HorizontalPodAutoscaler")) == {"gateway", "web", "readings",
+                                                                "ocr-worker"}
     assert set(of_kind(docs, "PodDisruptionBudget")) == set(of_kind(docs, "Deployment"))
     ingress = of_kind(docs, "Ingress")["nesk-portal"]
     assert "cert-manager.io/cluster-issuer" in ingress["metadata"]["annotations"]

@@ -128,11 +128,25 @@ class FakeStaged:
         return list(self.words)
 
     def detect(self, image):
-        return Detection(None, [w.box for w in self.words])
+        self.detection = Detection(None, [w.box for w in self.words])
+        return self.detection
 
     def recognise(self, detection, indices):
+        if detection is not self.detection:   # the second read of the values: nothing legible
+            return [None] * len(indices)
         self.asked += indices
         return [self.words[i] for i in indices]
+
+
+def same_answer(staged: dict, every: dict) -> bool:
+    """Reading in stages adds what only it knows (the second reads' agreement, the turn), and
+    sees fewer numbers above the table (the lines it skips)."""
+    if not set(staged["account_candidates"]) <= set(every["account_candidates"]):
+        return False
+    staged = {k: v for k, v in staged.items() if k not in ("turned", "account_candidates")}
+    every = {k: v for k, v in every.items() if k != "account_candidates"}
+    staged["meters"] = [{k: v for k, v in m.items() if k != "agree"} for m in staged["meters"]]
+    return staged == every
 
 
 def _bill(account_line: Word) -> list[Word]:
@@ -158,7 +172,7 @@ def test_long_lines_below_the_account_are_not_read():
     assert res["readings"]["1"]["value"] == "1100"
     assert sorted(engine.asked) == [0, 1, 3, 4, 5, 6, 7]       # not the bank line nor the footer
     assert (read, found) == (7, 9)
-    assert res == extract(words)
+    assert same_answer(res, extract(words))
 
 
 def test_an_account_in_a_long_line_is_found_by_reading_more():
@@ -169,7 +183,7 @@ def test_an_account_in_a_long_line_is_found_by_reading_more():
     res, _, _ = read_words(engine, None)
     assert res["account_number"]["value"] == "123456789"
     assert 2 in engine.asked and 8 not in engine.asked
-    assert res == extract(words)
+    assert same_answer(res, extract(words))
 
 
 def test_a_character_read_by_two_overlapping_boxes_counts_once():

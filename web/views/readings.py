@@ -12,10 +12,11 @@ import base64
 import re
 from typing import Any
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
                    session, url_for)
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from web import paging
 from web import session as web_session
 from web.api import ApiError
 from web.forms import FormErrors, checked, errors_from, form_key, renew_form_key, shown, values
@@ -27,8 +28,6 @@ bp = Blueprint("readings", __name__)
 
 # The bill's columns 1-эт, 2-эт, 3-эт as the meter's display names them (T1 is the day, or
 # the peak on a three-zone meter; T2 is always the night).
-# Below this confidence a recognised digit string is left for the customer to type.
-PHOTO_SURE = 0.9
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # the API's limit for a bill photo
 PHOTO_REASONS = {
     "too_large": "Файл больше 10 МБ: сфотографируйте квитанцию ещё раз или уменьшите фото",
@@ -273,19 +272,17 @@ def send(account_id: int) -> Any:
 def sent(account_id: int, reading_id: int) -> Any:
     """The submitted reading as the history keeps it: status, values, consumption."""
     acc, _ = _account(account_id)
-    history = web_session.call("GET", f"/accounts/{account_id}/readings") or []
-    for meter in history:
-        for reading in meter["readings"]:
-            if reading["id"] == reading_id:
-                labels = zone_labels(meter["zones"])
-                return render_template(
-                    "readings/sent.html", account=acc, meter=meter, reading=reading,
-                    rows=_zone_rows(labels, reading["values"], reading["consumption"]),
-                    total=sum(reading["consumption"]) if reading["consumption"] else None,
-                    status=READING_STATUSES.get(reading["status"], (reading["status"], "neutral")),
-                    reason=READING_REJECT_REASONS.get(reading.get("reason") or "", reading.get("reason")),
-                    source=READING_SOURCES.get(reading["source"], reading["source"]))
-    abort(404)
+    reading = paging.find(f"/accounts/{account_id}/readings", lambda r: r["id"] == reading_id)
+    if reading is None:
+        abort(404)
+    return render_template(
+        "readings/sent.html", account=acc, meter={"serial": reading["meter_serial"]},
+        reading=reading,
+        rows=_zone_rows(zone_labels(reading["zones"]), reading["values"], reading["consumption"]),
+        total=sum(reading["consumption"]) if reading["consumption"] else None,
+        status=READING_STATUSES.get(reading["status"], (reading["status"], "neutral")),
+        reason=READING_REJECT_REASONS.get(reading.get("reason") or "", reading.get("reason")),
+        source=READING_SOURCES.get(reading["source"], reading["source"]))
 
 
 # ---- «Прикрепить фото квитанции» --------------------------------------------------------
@@ -309,46 +306,97 @@ def _too_large(exc: RequestEntityTooLarge) -> Any:
 @bp.post("/readings/<int:account_id>/photo")
 @login_required
 def photo(account_id: int) -> Any:
-    """The bill photo → the form filled with what was read confidently, the rest left for
-    the customer («проверьте»); the photo's id goes along so the reading's source is photo."""
+    """The bill photo is handed to the API, which takes it at once as a job (202): the page
+    of that job follows, «Распознаём фото…» until an OCR worker has read it."""
     upload = request.files.get("photo")
     raw = upload.read(MAX_PHOTO_BYTES + 1) if upload and upload.filename else b""
     if not raw:
         return _photo_error(account_id, "Выберите фото квитанции", 422)
     if len(raw) > MAX_PHOTO_BYTES:
         return _photo_error(account_id, PHOTO_REASONS["too_large"], 413)
-    acc, accounts = _account(account_id)
-    meters = web_session.call("GET", f"/accounts/{account_id}/meters") or []
-    meter = _meter(meters, request.args.get("meter") or request.form.get("meter_serial"))
     try:
-        found = web_session.call("POST", f"/accounts/{account_id}/readings/photo", json={
+        job = web_session.call("POST", f"/accounts/{account_id}/readings/photo", json={
             "image_base64": base64.b64encode(raw).decode("ascii")}, idempotency_key=form_key())
     except ApiError as exc:
         if exc.status >= 500:
-            return _page(acc, accounts, meters, meter, errors=FormErrors(photo=exc.message),
-                         status=exc.status)
-        reason = exc.fields.get("image_base64", "")
+            return _photo_error(account_id, exc.message, exc.status)
+        reason = exc.field_codes.get("image_base64") or exc.fields.get("image_base64", "")
         message = PHOTO_REASONS.get(reason) or (PHOTO_REASONS["too_large"] if exc.status == 413
                                                 else exc.message)
-        return _page(acc, accounts, meters, meter, errors=FormErrors(photo=message),
-                     status=_status(exc))
-    renew_form_key()  # the page shows the forms again: another photo is another request
-    zones = meter["zones"] if meter else 0
-    read = list(found.get("values") or [])
-    typed, unsure = [], []
+        return _photo_error(account_id, message, _status(exc))
+    renew_form_key()  # another photo is another request
+    return redirect(url_for("readings.photo_job", account_id=account_id, job_id=job["job_id"],
+                            meter=request.args.get("meter") or None))
+
+
+def _from_photo(read: dict[str, Any] | None, zones: int) -> dict[str, Any]:
+    """One meter's values read off the photo → the form: only ``sure`` values prefilled;
+    ``check`` ones offered as «Проверьте: …?»; the rest left to type."""
+    values = list((read or {}).get("values") or [])
+    typed, suggest, unsure = [], {}, []
     for i in range(zones):
-        item = read[i] if i < len(read) else None
-        sure = bool(item) and item["confidence"] >= PHOTO_SURE and str(item["value"]).isdigit()
-        typed.append(str(item["value"]) if sure else "")
-        if not sure:
+        item = values[i] if i < len(values) else None
+        value = str(item["value"]) if item and item.get("value") is not None else ""
+        state = item["state"] if item else "not_found"
+        typed.append(value if state == "sure" and value.isdigit() else "")
+        if state == "check" and value.isdigit():
+            suggest[i] = value
+        elif state != "sure" or not value.isdigit():
             unsure.append(i)
-    serial = (found.get("meter_serial") or {}).get("value")
-    number = (found.get("account_number") or {}).get("value")
-    report = {"unsure": unsure, "matches_account": found.get("matches_account"),
-              "matches_meter": found.get("matches_meter"), "number": number, "serial": serial,
-              "seconds": found.get("seconds")}
-    return _page(acc, accounts, meters, meter, typed, photo=report,
-                 photo_id=found.get("photo_id", ""))
+    serial = (read or {}).get("serial") or {}
+    return {"typed": typed, "suggest": suggest, "unsure": unsure, "serial": serial.get("value"),
+            # the row may be matched to the meter with its number misread: say so
+            "matches_meter": serial.get("state") == "sure"}
+
+
+@bp.get("/readings/<int:account_id>/photo/<job_id>")
+@login_required
+def photo_job(account_id: int, job_id: str) -> Any:
+    """The photo's job: «Распознаём фото…» (htmx asks again every second and reloads the page
+    when it is read; without JavaScript «Обновить»), then the form filled from it, one block
+    per meter of the account found on the photo."""
+    try:
+        job = web_session.call("GET", f"/accounts/{account_id}/readings/photo/{job_id}")
+    except ApiError as exc:
+        if exc.status >= 500:
+            raise
+        return _photo_error(account_id, "Фото не найдено или больше не хранится: загрузите его "
+                            "снова", 404)
+    waiting = job["status"] in ("queued", "running")
+    if request.headers.get("HX-Request"):
+        if not waiting:
+            response = Response("", 200)
+            response.headers["HX-Refresh"] = "true"  # the whole page: the form, filled
+            return response
+        return render_template("readings/_photo_wait.html", account_id=account_id, job=job)
+    acc, accounts = _account(account_id)
+    meters = web_session.call("GET", f"/accounts/{account_id}/meters") or []
+    if waiting:
+        return render_template("readings/photo_wait.html", account=acc, job=job)
+    if job["status"] == "failed":
+        meter = _meter(meters, request.args.get("meter"))
+        return _page(acc, accounts, meters, meter,
+                     errors=FormErrors(photo=job["reason"] or "Не удалось распознать фото"),
+                     status=422)
+    result = job["result"] or {}
+    read = {m["meter_serial"]: m for m in result.get("meters", []) if m.get("meter_serial")}
+    ours = [m for m in meters if m["serial"] in read]
+    meter = _meter(meters, request.args.get("meter") if not ours else
+                   (request.args.get("meter") if request.args.get("meter") in read
+                    else ours[0]["serial"]))
+    if meter is None:
+        return _page(acc, accounts, meters, meter)
+    found = read.get(meter["serial"]) or next(iter(result.get("meters") or []), None)
+    mine = _from_photo(found, meter["zones"])
+    number = (result.get("account_number") or {}).get("value")
+    report = {**mine, "matches_account": result.get("matches_account"), "number": number,
+              "seconds": result.get("seconds"),
+              # the other meters of the account on the same photo: a form block each
+              "others": [{"meter": m, "labels": zone_labels(m["zones"]),
+                          **_from_photo(read[m["serial"]], m["zones"])}
+                         for m in ours if m["serial"] != meter["serial"]]}
+    return _page(acc, accounts, meters, meter, mine["typed"], photo=report,
+                 photo_id=job["photo_id"])
 
 
 # ---- quick submission without signing in -----------------------------------------------

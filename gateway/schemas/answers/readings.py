@@ -1,7 +1,7 @@
 """Replies of the readings routes."""
 from marshmallow import fields
 
-from gateway.schemas.answers import Answer, Day, ListOf, Money, Moment, Opt, Req
+from gateway.schemas.answers import Answer, Day, ListOf, Money, Moment, Opt, Req, page_of
 
 PERIOD = {"example": "2026-10", "description": "Расчётный период ГГГГ-ММ"}
 
@@ -71,26 +71,48 @@ class ReadingPreview(Answer):
 
 
 class Recognised(Answer):
-    value = fields.Raw()
-    confidence = fields.Float()
+    value = Opt(metadata={"description": "Прочитанное (строка цифр) или null"})
+    confidence = Req(fields.Float, metadata={"description": "Уверенность 0…1"})
+    state = Req(metadata={"description": "sure — можно подставить в форму; check — показать "
+                                         "человеку на проверку; not_found — не прочитано"})
 
 
-class PhotoRead(Answer):
-    photo_id = Req()
-    account_number = fields.Nested(Recognised, required=True, allow_none=True)
-    meter_serial = fields.Nested(Recognised, required=True, allow_none=True)
-    values = fields.List(fields.Raw(allow_none=True), required=True, metadata={
-        "description": "По зонам: распознанное показание с уверенностью или null"})
+class RecognisedMeter(Answer):
+    serial = fields.Nested(Recognised, required=True)
+    values = ListOf(Recognised, metadata={"description": "По зонам: 1-эт, 2-эт, 3-эт"})
+    meter_serial = Opt(metadata={"description": "Счётчик счёта, к которому относится строка "
+                                                "(null — не из этого счёта)"})
+    known = Req(fields.Boolean, metadata={"description": "Строка — счётчик этого счёта"})
+
+
+class PhotoResult(Answer):
+    account_number = fields.Nested(Recognised, required=True)
     matches_account = Req(fields.Boolean)
-    matches_meter = Req(fields.Boolean)
-    seconds = Req(fields.Float)
+    meters = ListOf(RecognisedMeter, metadata={"description": "Счётчики на фото"})
+    seconds = Opt(fields.Float, metadata={"description": "Время распознавания, с"})
 
 
-class MeterHistory(Answer):
-    serial = Req()
-    zones = Req(fields.Integer)
-    removed_on = Day(nullable=True)
-    readings = ListOf(Reading)
+class PhotoJob(Answer):
+    job_id = Req()
+    status = Req(metadata={"description": "queued, running, done, failed"})
+    photo_id = Req(metadata={"description": "Передать с показаниями (photo_id)"})
+    created_at = Moment()
+    finished_at = Moment(nullable=True)
+    reason = Opt(metadata={"description": "Почему не распознано (status failed)"})
+    result = fields.Nested(PhotoResult, required=True, allow_none=True, metadata={
+        "description": "Распознанное (status done), иначе null"})
+
+
+class PhotoQueued(PhotoJob):
+    poll_url = Req(metadata={"description": "Где узнать результат (тот же адрес в Location)"})
+
+
+class HistoryReading(Reading):
+    zones = Req(fields.Integer, metadata={"description": "Зон у счётчика"})
+    meter_removed_on = Day(nullable=True)
+
+
+HistoryPage = page_of(HistoryReading, "ReadingHistoryPage")
 
 
 SUBMITTED_EXAMPLE = {

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import calendar
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone, tzinfo
 from typing import Any
@@ -11,12 +10,10 @@ from sqlalchemy import select
 
 from services.readings.domain import photos, rules
 from services.readings.models import REJECT_REASONS, Meter, Reading, ReadingPhoto
-from shared.blocking import offload
+from shared import paging
 from shared.contracts.accounts import MeterRegistered
 from shared.errors import Gone, NotFound, ValidationFailed
-from shared.metrics import ocr_timer
 from shared.work import Work as Deps
-from shared.work import decode_upload
 
 LIVE = ("pending", "accepted")  # the statuses that count as "the" reading of a period
 # The reading's type as a bill's meter table marks it (the sample bill's «КО на 01.11.18»):
@@ -35,6 +32,7 @@ class Evaluation:
     period: str
     current: list[int]
     previous: Reading | None
+    same_period: list[Reading]  # the period's live readings: replaced by a new one
     used: list[int] | None  # consumption per zone; None for a meter's first reading
     rolled: bool
     usual: float | None
@@ -114,11 +112,17 @@ class Readings:
             query = query.where(Reading.period < before_period)
         return self.db.scalar(query.order_by(Reading.period.desc(), Reading.id.desc()).limit(1))
 
-    def _history_consumption(self, meter: Meter, before_period: str) -> list[int]:
-        readings = list(self.db.scalars(select(Reading).where(
+    def _live_until(self, meter: Meter, period: str) -> list[Reading]:
+        """The meter's live readings up to ``period``, oldest first: one query gives the
+        previous reading, the history of accepted ones and the period's own."""
+        return list(self.db.scalars(select(Reading).where(
             Reading.account_id == meter.account_id, Reading.meter_serial == meter.serial,
-            Reading.status == "accepted", Reading.period < before_period)
-            .order_by(Reading.period)))
+            Reading.status.in_(LIVE), Reading.period <= period)
+            .order_by(Reading.period, Reading.id)))
+
+    @staticmethod
+    def _history_consumption(meter: Meter, readings: list[Reading]) -> list[int]:
+        """Monthly consumption between consecutive ``readings`` (accepted, oldest first)."""
         totals = []
         for previous, current in zip(readings, readings[1:]):
             try:
@@ -148,7 +152,9 @@ class Readings:
                 {"period": f"window closed; next window {start.isoformat()} to {end.isoformat()}"})
         current = rules.check_values(values, meter.zones, meter.digits)
         period = rules.period_of(today)
-        previous = self._last(meter, before_period=period)
+        live = self._live_until(meter, period)
+        earlier = [reading for reading in live if reading.period < period]
+        previous = earlier[-1] if earlier else None
         used: list[int] | None = None if previous is None else []
         rolled = False
         for index, value in enumerate(current):
@@ -162,14 +168,17 @@ class Readings:
                     {f"values[{index}]": "less than previous"}) from None
             used.append(amount)
             rolled = rolled or zone_rolled
-        usual = rules.average(self._history_consumption(meter, period))
+        usual = rules.average(self._history_consumption(
+            meter, [reading for reading in earlier if reading.status == "accepted"]))
         total = sum(used) if used is not None else None
         factor = self.d.config["HIGH_CONSUMPTION_FACTOR"]
         warning = None
         if usual and total is not None and total > factor * usual:
             warning = (f"Расход {total} кВт·ч намного больше обычного ({usual:.0f} кВт·ч в "
                        "месяц). Проверьте показания и подтвердите")
-        return Evaluation(meter, period, current, previous, used, rolled, usual, warning)
+        return Evaluation(meter, period, current, previous,
+                          [reading for reading in live if reading.period == period], used,
+                          rolled, usual, warning)
 
     def preview(self, account_id: int, meter_serial: object, values: object) -> dict[str, Any]:
         """What the customer sees before confirming: the consumption per zone, the usual
@@ -184,9 +193,10 @@ class Readings:
 
     def submit(self, user_id: str | None, account_id: int, meter_serial: object, values: object,
                confirm: object = False, photo_id: object = None) -> dict[str, Any]:
-        """Check and store a reading for this period; billing hears of it by an event.
-        With ``photo_id`` (from read_photo) the reading's source is "photo" and the photo is
-        kept with it."""
+        """Check and store a reading for this period; billing hears of it by an event (the
+        caller commits: the reading, its event and an idempotency key's answer together).
+        With ``photo_id`` (the photo job's) the reading's source is "photo" and the photo is
+        kept with it (a photo of several meters backs one reading of each)."""
         photo = None
         if photo_id is not None:
             # Locked: the timer deleting attempts waits, then sees it became a reading.
@@ -194,7 +204,9 @@ class Readings:
                      if isinstance(photo_id, str) else None)
             if photo is None or photo.account_id != account_id:
                 raise NotFound("Фото не найдено, прикрепите его снова", {"photo_id": "unknown"})
-            if photo.reading_id is not None:
+            used_by = self.db.get(Reading, photo.reading_id) if photo.reading_id else None
+            # One photo may show several meters: it backs one reading per meter.
+            if used_by is not None and used_by.meter_serial == meter_serial:
                 raise Gone("Это фото уже использовано", {"photo_id": "already used"})
             photos.check_fresh(photo, self.d.config, self.now)
         source = "photo" if photo is not None else "manual"
@@ -203,9 +215,7 @@ class Readings:
             raise ValidationFailed(check.warning, {"confirm": "implausibly high: confirm"})
         meter, period, current, rolled = check.meter, check.period, check.current, check.rolled
         used = check.used
-        for earlier in self.db.scalars(select(Reading).where(
-                Reading.account_id == account_id, Reading.meter_serial == meter.serial,
-                Reading.period == period, Reading.status.in_(LIVE))):
+        for earlier in check.same_period:
             earlier.status = "replaced"  # the window is open: the new one counts, both kept
         reading = Reading(account_id=account_id, meter_serial=meter.serial, period=period,
                           t1=current[0], t2=current[1] if len(current) > 1 else None,
@@ -214,49 +224,14 @@ class Readings:
                           submitted_at=self.now)
         self.db.add(reading)
         self.db.flush()
-        if photo is not None:
+        if photo is not None and photo.reading_id is None:
             photo.reading_id = reading.id
         self.d.record("reading_submitted", {
             "reading_id": reading.id, "account_id": account_id, "number": meter.number,
             "branch": meter.branch, "meter_serial": meter.serial, "period": period,
             "values": current, "rolled_over": rolled, "source": source,
             "submitted_at": self.now.isoformat()})
-        self.db.commit()
         return {**reading_view(reading, used), "message": "Показания приняты"}
-
-    # ---- from a photo --------------------------------------------------------------------
-
-    def read_photo(self, account_id: int, image_base64: object, user_id: str | None = None
-                   ) -> dict[str, Any]:
-        raw = decode_upload(image_base64, "image_base64", "Прикрепите фото квитанции")
-        from services.readings.ocr import PhotoRejected, read_bill  # the model loads on first use
-
-        try:
-            with ocr_timer(rejected=(PhotoRejected,)):  # in flight and time, for the metrics
-                found = offload(read_bill, raw)  # CPU-bound: off the eventlet hub
-        except PhotoRejected as exc:
-            raise ValidationFailed("Не удалось прочитать фото: загрузите JPEG, PNG или HEIC",
-                                   {"image_base64": exc.reason}) from None
-        meters = {m.serial: m for m in self.db.scalars(select(Meter).where(
-            Meter.account_id == account_id, Meter.removed_on.is_(None)))}
-        serial = (found.get("meter_serial") or {}).get("value")
-        number = (found.get("account_number") or {}).get("value")
-        account_number = next(iter(meters.values())).number if meters else None
-        zones = [found["readings"].get(str(zone)) for zone in (1, 2, 3)]
-        photo = ReadingPhoto(id=str(uuid.uuid4()), account_id=account_id, uploaded_by=user_id,
-                             uploaded_at=self.now, image_format=found["image"]["format"],
-                             data=raw)
-        self.db.add(photo)
-        self.db.commit()
-        return {
-            "photo_id": photo.id,
-            "account_number": found.get("account_number"),
-            "meter_serial": found.get("meter_serial"),
-            "values": zones[:found.get("zones") or 1],
-            "matches_account": number is not None and number == account_number,
-            "matches_meter": serial in meters,
-            "seconds": found["timing"]["total_s"],
-        }
 
     # ---- billing's decision --------------------------------------------------------------
 
@@ -319,24 +294,27 @@ class Readings:
 
     # ---- the Показания tab ---------------------------------------------------------------
 
-    def history(self, account_id: int) -> list[dict[str, Any]]:
-        """Per meter, every reading by period (replaced and rejected too), with consumption
-        against the previous live reading: data for a chart and a table."""
-        out = []
-        for meter in self.db.scalars(select(Meter).where(Meter.account_id == account_id)
-                                     .order_by(Meter.id)):
-            rows, previous = [], None
+    def history(self, account_id: int, cursor: object = None, limit: object = None
+                ) -> dict[str, Any]:
+        """Every reading of the account's meters (replaced and rejected too), newest period
+        first, a page at a time (shared/paging.py), each with its meter's zones and removal
+        day and its consumption against the previous live reading: data for a chart and a
+        table. Computed whole (a reading a month per meter) so that consumption crosses pages."""
+        rows = []
+        for meter in self.db.scalars(select(Meter).where(Meter.account_id == account_id)):
+            previous = None
             for reading in self.db.scalars(select(Reading).where(
                     Reading.account_id == account_id, Reading.meter_serial == meter.serial)
                     .order_by(Reading.period, Reading.id)):
                 used = _used(meter, previous, reading) if reading.status in LIVE else None
-                rows.append(reading_view(reading, used))
+                rows.append({**reading_view(reading, used), "zones": meter.zones,
+                             "meter_removed_on": meter.removed_on.isoformat()
+                             if meter.removed_on else None})
                 if reading.status in LIVE:
                     previous = reading
-            out.append({"serial": meter.serial, "zones": meter.zones,
-                        "removed_on": meter.removed_on.isoformat() if meter.removed_on else None,
-                        "readings": rows})
-        return out
+        rows.sort(key=lambda row: (row["period"], row["id"]), reverse=True)
+        return paging.of_list(rows, cursor, limit, lambda row: [row["period"], row["id"]],
+                              (str, int), newest_first=True)
 
 
 def require_int(account_id: object) -> int:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence, Union, runtime_checkable
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -148,14 +150,14 @@ class RapidOcrEngine:
         self._det = TextDetector(section("Det", det))
         self._rec = TextRecognizer(section("Rec", rec, font_path=None, rec_batch_num=rec_batch))
         self._char_boxes = CalRecBoxes() if char_boxes else None
-        # No angle classifier: it flips short crops ("93" → "36"), DESIGN.md §5.
+        # The angle classifier is not run on the crops read (it flips short ones: "93" → "36",
+        # DESIGN.md §5); ``page_turn`` asks it about the page's long lines, by majority.
+        self._cls = _session(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx", threads)
         # rapidocr's detector keeps per-call state; one call at a time per engine (onnxruntime
         # already uses every core for one image, so this costs no throughput).
         self._lock = threading.Lock()
 
     def detect(self, image: ImageLike) -> Detection:
-        import cv2
-
         bgr = np.ascontiguousarray(_to_rgb_array(image)[:, :, ::-1])   # the models take cv2's BGR
         h, w = bgr.shape[:2]
         scale = min(1.0, self._det_side / max(h, w))
@@ -194,9 +196,68 @@ class RapidOcrEngine:
             out[k] = Word(rec.txts[k], float(rec.scores[k]), detection.boxes[indices[k]], chars[n])
         return out
 
+    def page_turn(self, detection: Detection) -> int:
+        """Quarter turns counter-clockwise (``np.rot90``'s k) that make the page upright.
+
+        Sideways pages show as text boxes taller than wide. Which way up: a bill's lines are
+        left-aligned, so their starts line up and their ends do not; upright, the starts are
+        the boxes' left edges (upside down: the right ones; sideways: top or bottom). When
+        the two are too close to tell, the angle classifier votes over the longest boxes
+        (short ones are left out: it flips those, "93" → "36").
+        """
+        h, w = detection.image.shape[:2]
+        spans = []
+        for q in detection.boxes:
+            xs, ys = [p[0] for p in q], [p[1] for p in q]
+            spans.append((min(xs), max(xs), min(ys), max(ys)))
+        wide = [b for b in spans if b[1] - b[0] >= 3 * (b[3] - b[2])]
+        tall = [b for b in spans if b[3] - b[2] >= 3 * (b[1] - b[0])]
+        if len(wide) + len(tall) < 3:
+            return 0
+        sideways = len(tall) > len(wide)
+        if sideways:
+            starts, ends = _aligned([b[2] for b in tall], h), _aligned([b[3] for b in tall], h)
+        else:
+            starts, ends = _aligned([b[0] for b in wide], w), _aligned([b[1] for b in wide], w)
+        if max(starts, ends) >= 1.5 * min(starts, ends):
+            flipped = ends > starts
+        else:
+            flipped = self._classifier_flips(detection, tall if sideways else wide, spans)
+        if sideways:   # read top to bottom (starts on top) it needs a quarter turn back
+            return -1 if flipped else 1
+        return 2 if flipped else 0
+
+    def _classifier_flips(self, detection: Detection, lines: list, spans: list) -> bool:
+        """The angle classifier's vote over the 12 longest lines, weighted by length."""
+        from rapidocr.utils.process_img import get_rotate_crop_image
+
+        picked = sorted(((spans.index(b), max(b[1] - b[0], b[3] - b[2])) for b in lines),
+                        key=lambda x: -x[1])[:12]
+        batch = np.zeros((len(picked), 3, 48, 192), np.float32)
+        for n, (i, _) in enumerate(picked):
+            crop = get_rotate_crop_image(detection.image, np.array(detection.boxes[i], np.float32))
+            ch, cw = crop.shape[:2]
+            width = min(192, max(1, int(48 * cw / max(1, ch))))
+            small = cv2.resize(crop, (width, 48)).astype(np.float32) / 255.0
+            batch[n, :, :, :width] = ((small - 0.5) / 0.5).transpose(2, 0, 1)
+        with self._lock:
+            probs = self._cls.run(None, {self._cls.get_inputs()[0].name: batch})[0]
+        weights = np.array([length for _, length in picked])
+        return float((weights * (probs[:, 1] - probs[:, 0])).sum()) > 0
+
     def read(self, image: ImageLike) -> list[Word]:
         det = self.detect(image)
         return [w for w in self.recognise(det, range(len(det.boxes))) if w is not None]
+
+
+def _aligned(edges: list[float], size: int) -> int:
+    """How many of these edges line up: the most within ±1 % of the page's size."""
+    bins = np.floor(np.array(edges) / max(1.0, 0.01 * size)).astype(int)
+    count = np.bincount(bins - bins.min())
+    near = count.copy()
+    near[1:] += count[:-1]
+    near[:-1] += count[1:]
+    return int(near.max())
 
 
 def _quad(box: Sequence) -> Quad:

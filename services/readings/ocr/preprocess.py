@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
+MAX_SKEW = 20.0           # degrees of skew undone when no sheet edge is found
 WORK_SIDE = 1600          # longest side handed to the engine (the engine itself caps at 1280)
 
 try:  # HEIC from iPhones; pillow-heif bundles libheif in its wheel, needs no network
@@ -94,25 +95,62 @@ def _order(pts: np.ndarray) -> np.ndarray:
                     dtype=np.float32)
 
 
-def find_sheet(gray: np.ndarray) -> np.ndarray | None:
-    """Corners (tl, tr, br, bl) of the paper if it stands out from the background."""
-    small_scale = 500 / max(gray.shape)
-    small = cv2.resize(gray, None, fx=small_scale, fy=small_scale, interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (5, 5), 0)
-    _, th = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    th = cv2.morphologyEx(th, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-    contours, _ = cv2.findContours(th, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+def _quad_of(mask: np.ndarray, total: int) -> tuple[float, np.ndarray] | None:
+    """The largest region of ``mask`` if it is a convex quadrilateral of 25–97 % of the frame."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
     c = max(contours, key=cv2.contourArea)
     area = cv2.contourArea(c)
-    total = small.shape[0] * small.shape[1]
     if area < 0.25 * total or area > 0.97 * total:
         return None  # no sheet, or the sheet fills the frame (scan): nothing to undo
     approx = cv2.approxPolyDP(c, 0.02 * cv2.arcLength(c, True), True)
     if len(approx) != 4 or not cv2.isContourConvex(approx):
         return None
-    return _order(approx.reshape(4, 2).astype(np.float32) / small_scale)
+    quad = _order(approx.reshape(4, 2).astype(np.float32))
+    if not _sheet_like(quad):
+        return None   # e.g. the lit part of a page with a shadow's edge across it
+    return area, quad
+
+
+def _sheet_like(quad: np.ndarray) -> bool:
+    """A photographed rectangle: corners within 90 ± 25°, opposite sides within 1.35×."""
+    sides = [quad[(i + 1) % 4] - quad[i] for i in range(4)]
+    lengths = [float(np.linalg.norm(v)) for v in sides]
+    if min(lengths) < 1:
+        return False
+    for i in range(4):
+        a, b = -sides[i - 1], sides[i]
+        cos = float(np.dot(a, b)) / (lengths[i - 1] * lengths[i])
+        if abs(cos) > math.cos(math.radians(65)):
+            return False
+    return all(max(lengths[i], lengths[i + 2]) <= 1.35 * min(lengths[i], lengths[i + 2]) for i in (0, 1))
+
+
+def find_sheet(gray: np.ndarray) -> np.ndarray | None:
+    """Corners (tl, tr, br, bl) of the paper if it stands out from the background.
+
+    The bright region (Otsu), or the larger region inside edges around it: a hard shadow
+    across the page splits the bright region (the lit part alone is a quadrilateral too),
+    while the paper's edges stay."""
+    small_scale = 500 / max(gray.shape)
+    small = cv2.resize(gray, None, fx=small_scale, fy=small_scale, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    total = small.shape[0] * small.shape[1]
+    _, th = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    th = cv2.morphologyEx(th, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    edges = cv2.dilate(cv2.Canny(small, 30, 90), np.ones((3, 3), np.uint8))
+    filled = np.zeros_like(edges)
+    contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
+    bright, edged = _quad_of(th, total), _quad_of(filled, total)
+    if bright is None:
+        return None   # alone, the edges find any framed table too
+    if edged is not None and edged[0] > bright[0]:
+        centre = tuple(float(v) for v in bright[1].mean(axis=0))
+        if cv2.pointPolygonTest(edged[1].reshape(-1, 1, 2), centre, False) > 0:
+            bright = edged
+    return bright[1] / small_scale
 
 
 def warp_sheet(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
@@ -125,7 +163,7 @@ def warp_sheet(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
 
 
 def skew_angle(gray: np.ndarray) -> float:
-    """Small skew (±10°) from long near-horizontal lines (table rules, text baselines)."""
+    """Skew up to ±MAX_SKEW° from long straight lines (table rules, text baselines)."""
     scale = 1000 / max(gray.shape)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     edges = cv2.Canny(small, 50, 150)
@@ -135,8 +173,9 @@ def skew_angle(gray: np.ndarray) -> float:
         return 0.0
     angles = []
     for x1, y1, x2, y2 in lines.reshape(-1, 4):
-        a = math.degrees(math.atan2(y2 - y1, x2 - x1))
-        if abs(a) <= 10:
+        # table rules run both ways, and the page may lie sideways: the angle modulo 90°
+        a = (math.degrees(math.atan2(y2 - y1, x2 - x1)) + 45) % 90 - 45
+        if abs(a) <= MAX_SKEW:
             angles.append(a)
     return float(np.median(angles)) if angles else 0.0
 

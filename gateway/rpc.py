@@ -97,10 +97,11 @@ class RpcPool:
             except Exception:  # already broken; nothing to keep
                 pass
 
-    def call(self, service: str, method: str, context: dict[str, Any],
+    def call(self, service: str, method: str, context: dict[str, Any], /,
              timeout: float | None = None, **kwargs: Any) -> Any:
         """``service.method(**kwargs)`` with ``context`` as nameko context data, and a
-        deadline ``timeout`` (default: the pool's) from now."""
+        deadline ``timeout`` (default: the pool's) from now. The first three are positional
+        only, so an argument of the method may be named ``method`` or ``service``."""
         budget = self.timeout if timeout is None else timeout
         with self._borrow(service, timeout) as (standalone, _):
             # request id, client ip, token; and the deadline, which nested calls inherit

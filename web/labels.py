@@ -30,3 +30,11 @@ ZONE_LABELS: dict[int, tuple[str, ...]] = {
 
 def zone_labels(zones: int) -> tuple[str, ...]:
     return ZONE_LABELS.get(zones) or tuple(f"Зона {n}" for n in range(1, zones + 1))
+
+# A payment's 54-ФЗ receipt (services/payments: the provider's receipt status), in the words
+# «Чек: …» with the colour of its badge.
+RECEIPT_STATUSES: dict[str, tuple[str, str]] = {
+    "succeeded": ("отправлен", "ok"),
+    "pending": ("формируется", "warn"),
+    "canceled": ("не сформирован", "bad"),
+}

@@ -26,6 +26,15 @@ class Pay(Strict):
                         validate=validate.Length(min=1, max=20))
     save_card = fields.Boolean(metadata={"description": "Сохранить карту для следующих оплат"})
     card_ref = Text(allow_none=True, metadata={"description": "Оплатить сохранённой картой"})
+    method = fields.String(load_default="card", validate=validate.OneOf(("card", "sbp")),
+                           metadata={"description": "card — банковской картой (по умолчанию), "
+                                                    "sbp — через СБП в приложении банка"})
+    receipt_email = Text(allow_none=True, metadata={
+        "description": "E-mail для кассового чека (54-ФЗ); нужен e-mail или телефон",
+        "example": "ivanov@example.ru"})
+    receipt_phone = Text(allow_none=True, metadata={
+        "description": "Телефон для кассового чека (54-ФЗ), +7XXXXXXXXXX",
+        "example": "+79181234567"})
 
 
 class SandboxCard(Strict):
@@ -33,6 +42,11 @@ class SandboxCard(Strict):
     exp_month = fields.Integer(required=True, metadata={"example": 12})
     exp_year = fields.Integer(required=True, metadata={"example": 2030})
     cvc = Text(required=True, metadata={"example": "123"})
+
+
+class SandboxSbp(Strict):
+    approve = fields.Boolean(required=True, metadata={
+        "description": "true — оплатить в «приложении банка», false — отказаться"})
 
 
 class SandboxCode(Strict):

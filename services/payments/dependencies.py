@@ -1,6 +1,7 @@
-"""The card-payment provider as a nameko dependency: Stripe (one client per container) or
-the sandbox, whose state lives in this service's database (shared by workers, kept across
-restarts) through the worker's own session."""
+"""The card-payment provider as a nameko dependency: Stripe (one client per container), or
+the sandbox or ЮKassa, whose records (the sandbox's payments, ЮKassa's saved cards) live in
+this service's database (shared by workers, kept across restarts) through the worker's own
+session."""
 from __future__ import annotations
 
 from typing import Any
@@ -34,7 +35,8 @@ class Providers(DependencyProvider):
 
     def setup(self) -> None:
         self.config = self.container.config
-        # Stripe's client is made once; the sandbox is made per worker, on its session.
+        # Stripe's client is made once; the sandbox and ЮKassa (its saved cards) per worker, on
+        # the worker's session.
         self.shared = (make_provider(self.config) if self.config["PAYMENT_PROVIDER"] == "stripe"
                        else None)
 

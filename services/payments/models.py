@@ -84,6 +84,7 @@ class Payment(PaymentsBase):
     refunded: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     status: Mapped[str] = mapped_column(String(20), index=True)
     source: Mapped[str] = mapped_column(String(12))  # card | saved_card | autopay
+    method: Mapped[str] = mapped_column(String(8), default="card", server_default="card")  # card | sbp
     provider: Mapped[str] = mapped_column(String(12))
     provider_ref: Mapped[str | None] = mapped_column(String(80), unique=True)
     action: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the payer must do next
@@ -95,6 +96,8 @@ class Payment(PaymentsBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The 54-ФЗ receipt sent with it and its state (domain/receipts.py)
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     items: Mapped[list["PaymentItem"]] = relationship(back_populates="payment",
                                                       cascade="all, delete-orphan",
                                                       order_by="PaymentItem.id")
@@ -126,6 +129,7 @@ class Refund(PaymentsBase):
     reason: Mapped[str] = mapped_column(String(200))
     operator_id: Mapped[str] = mapped_column(String(36))
     provider_ref: Mapped[str | None] = mapped_column(String(80))
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # its 54-ФЗ receipt
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -191,7 +195,8 @@ class MeterReading(PaymentsBase):
 
 
 class SandboxIntent(PaymentsBase):
-    """The sandbox provider's state (a card form's payment), shared by all workers."""
+    """A provider's own records, shared by all workers: the sandbox's payments, cards and
+    customers; ЮKassa's saved cards per customer (ЮKassa keeps no customers)."""
 
     __tablename__ = "sandbox_intents"
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from services.payments.dependencies import Providers
 from services.payments.domain import (accrual, autopay, calendar, erasure, history, ledger,
-                                      tariffs)
+                                      receipts, tariffs)
 from services.payments.domain.checkout import Checkout
 from services.payments.domain.key_rates import DEFAULT_PATH, load_key_rates
 from services.payments.models import (AccountGrant, AccountGrantsLoad, Customer, LedgerAccount,
@@ -89,7 +89,7 @@ class PaymentsService(GrantsMixin, ServiceBase):
         return ledger.Statement(self.work(), self._rates())
 
     def _checkout(self) -> Checkout:
-        return Checkout(self.work(), self.providers.get(self.db))
+        return Checkout(self.work(), self.providers.get(self.db), self.config)
 
     def _account(self, account_id: Any, need: str = "read") -> LedgerAccount:
         """Accounts' ownership rule, decided on payments' copy of the grants
@@ -183,10 +183,14 @@ class PaymentsService(GrantsMixin, ServiceBase):
 
     # ---- paying --------------------------------------------------------------------------
 
-    def _items(self, items: Any) -> list[tuple[LedgerAccount, str, Decimal, str | None]]:
+    def _items(self, items: Any) -> tuple[list[tuple[LedgerAccount, str, Decimal, str | None]],
+                                          dict[int, list[Any]]]:
+        """The checked lines (account, kind, amount, period) and each account's open charges
+        (per ledger id: what a line without a period pays, named on the receipt)."""
         if not isinstance(items, list) or not 1 <= len(items) <= 20:
             raise ValidationFailed("Выберите, что оплатить", {"items": "1 to 20 items"})
         statement, checked, seen = self._statement(), [], set()
+        positions: dict[int, dict[str, Any]] = {}
         for index, item in enumerate(items):
             field = f"items[{index}]"
             if not isinstance(item, dict):
@@ -201,7 +205,8 @@ class PaymentsService(GrantsMixin, ServiceBase):
                 raise ValidationFailed("Пени оплачиваются без периода",
                                        {f"{field}.period": "not for penalties"})
             amount = parse_amount(item.get("amount"), f"{field}.amount")
-            position = statement.of(account)
+            position = positions.get(account.id) or statement.of(account)
+            positions[account.id] = position
             if period is not None and period not in {p["period"] for p in position["periods"]}:
                 raise ValidationFailed("За этот период нет начислений",
                                        {f"{field}.period": "no charge for this period"})
@@ -212,7 +217,8 @@ class PaymentsService(GrantsMixin, ServiceBase):
                 raise ValidationFailed("Одна и та же строка дважды", {field: "duplicate"})
             seen.add((account.id, kind, period))
             checked.append((account, kind, amount, period))
-        return checked
+        return checked, {key: receipts.open_charges(position["periods"])
+                         for key, position in positions.items()}
 
     def _customer(self, user_id: str) -> str:
         provider = self.providers.get(self.db)
@@ -239,14 +245,26 @@ class PaymentsService(GrantsMixin, ServiceBase):
     @rpc
     @idempotent
     def pay(self, idempotency_key: Any, items: Any, save_card: Any = False,
-            card_ref: Any = None) -> dict[str, Any]:
-        """Start a card payment of debt and/or penalties over one or several accounts. The
+            card_ref: Any = None, method: Any = "card", receipt_email: Any = None,
+            receipt_phone: Any = None) -> dict[str, Any]:
+        """Start a payment of debt and/or penalties over one or several accounts, by card or
+        СБП (``method``), its 54-ФЗ receipt sent to ``receipt_email``/``receipt_phone``. The
         same ``idempotency_key`` (one per form) gives back the same payment: a double click
         pays once. With ``card_ref`` a saved card is charged at once."""
         user_id = self.request.principal().user_id
         if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 64:
             raise ValidationFailed("Нужен ключ платежа", {"idempotency_key": "8 to 64 characters"})
-        checked = self._items(items)
+        provider = self.providers.get(self.db)
+        method = "card" if method is None else method
+        if method not in provider.methods:
+            raise ValidationFailed("Этот способ оплаты недоступен",
+                                   {"method": f"one of {', '.join(provider.methods)}"})
+        if method != "card" and (save_card is True or card_ref is not None):
+            raise ValidationFailed("Сохранить карту и автоплатёж можно только при оплате картой",
+                                   {"method": "card only with save_card or card_ref"})
+        contact = receipts.contact(receipt_email, receipt_phone,
+                                   provider.receipts and provider.receipt_contact_required)
+        checked, debts = self._items(items)
         customer = None
         if save_card is True or card_ref is not None:
             customer = self._customer(user_id)
@@ -255,7 +273,8 @@ class PaymentsService(GrantsMixin, ServiceBase):
         checkout = self._checkout()
         payment = self._provider_call(lambda: checkout.create(
             user_id, idempotency_key, checked, source="saved_card" if card_ref else "card",
-            save_card=save_card is True, customer_ref=customer, saved_card_ref=card_ref))
+            save_card=save_card is True, customer_ref=customer, saved_card_ref=card_ref,
+            method=method, receipt_contact=contact, debts=debts))
         return checkout.view(payment)
 
     def _own_payment(self, payment_id: Any) -> Payment:
@@ -268,13 +287,17 @@ class PaymentsService(GrantsMixin, ServiceBase):
     @rpc
     def payment(self, payment_id: Any) -> dict[str, Any]:
         """One of the caller's payments, asking the provider if it is still open."""
-        payment = self._own_payment(payment_id)
+        return self._current_view(self._own_payment(payment_id))
+
+    def _current_view(self, payment: Payment) -> dict[str, Any]:
+        """The payment as the provider sees it now (if still open), with its refunds."""
         checkout = self._checkout()
         if payment.status in ("pending", "created") and payment.provider_ref:
             try:
                 checkout.apply_intent(payment, checkout.provider.retrieve(payment.provider_ref))
             except ProviderError:
                 pass  # the provider is away: show what we know
+        checkout.refresh_receipts(payment)
         view = checkout.view(payment)
         view["refunds"] = checkout.refunds_of(payment)
         return view
@@ -289,6 +312,13 @@ class PaymentsService(GrantsMixin, ServiceBase):
         if payment is None or payment.user_id != user_id:
             raise NotFound("Платёж не найден", {"provider_ref": "unknown"})
         return payment, provider
+
+    @rpc
+    def sandbox_payment(self, provider_ref: Any) -> dict[str, Any]:
+        """The sandbox's payment pages (make run), opened maybe on another device (the СБП QR
+        code): the caller's payment by the sandbox's reference, as GET /payments/{id}."""
+        payment, _ = self._sandbox_payment(provider_ref)
+        return self._current_view(payment)
 
     @rpc
     def sandbox_card(self, provider_ref: Any, card_number: Any, exp_month: Any, exp_year: Any,
@@ -313,9 +343,22 @@ class PaymentsService(GrantsMixin, ServiceBase):
         return checkout.view(payment)
 
     @rpc
+    def sandbox_sbp(self, provider_ref: Any, approve: Any) -> dict[str, Any]:
+        """The sandbox's СБП "bank app" (make run): the payer confirms (``approve`` true) or
+        declines the payment."""
+        if not isinstance(approve, bool):
+            raise ValidationFailed("Подтвердите или отклоните оплату", {"approve": "true or false"})
+        payment, provider = self._sandbox_payment(provider_ref)
+        intent = self._provider_call(lambda: provider.approve_sbp(payment.provider_ref, approve))
+        checkout = self._checkout()
+        checkout.apply_intent(payment, intent)
+        return checkout.view(payment)
+
+    @rpc
     def webhook(self, provider: Any, body: Any, headers: Any) -> dict[str, Any]:
-        """A provider's notification (the gateway passes the raw body and headers); the
-        signature is checked, and an event is applied once, whatever the order."""
+        """A provider's notification (the gateway passes the raw body, the signature headers
+        and the sender's address); the signature is checked (ЮKassa signs none: the payment
+        is read back from its API), and an event is applied once, whatever the order."""
         current = self.providers.get(self.db)
         if provider != current.name:
             raise NotFound("Неизвестный платёжный провайдер", {"provider": "not configured"})
@@ -442,7 +485,13 @@ class PaymentsService(GrantsMixin, ServiceBase):
 
     @reliable_event_handler("readings", "reading_submitted")
     def on_reading_submitted(self, body: dict[str, Any]) -> None:
-        self.handle_event(body, lambda p: accrual.reading_submitted(self.work(), p))
+        """The meter's latest reading of the period, for the built-in accrual only (none is
+        kept without it). Applying an event twice, or an older one late, changes nothing (the
+        latest by ``submitted_at`` stays), so no claim in processed_events: one INSERT less
+        per reading, and that table no longer grows with every reading."""
+        if self.config["BUILTIN_ACCRUAL"]:
+            accrual.reading_submitted(self.work(), parse_envelope(body)["payload"])
+            self.db.commit()
 
     @reliable_event_handler("accounts", "account_linked")
     def on_account_linked(self, body: dict[str, Any]) -> None:

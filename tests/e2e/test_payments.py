@@ -143,6 +143,7 @@ def test_bad_amounts_are_named_by_their_field(page: Page, stack: Stack,
     page.get_by_label("Электроэнергия", exact=True).uncheck()
     page.get_by_role("button", name="Оплатить").click()
     expect(page.get_by_test_id("error-summary")).to_contain_text("Отметьте, что оплатить")
+    page.wait_for_load_state()  # the page's script ticks the box on typing: let it start first
 
     # A customer may pay less than the debt, typed the Russian way.
     page.get_by_label(re.compile("Сумма, ₽: электроэнергия")).fill("100,50")

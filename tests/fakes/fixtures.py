@@ -11,6 +11,7 @@ import pytest
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.stripe_server import FakeStripe
 from tests.fakes.twilio_server import FakeTwilio
+from tests.fakes.yookassa_server import FakeYooKassa
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +48,15 @@ def _fake_stripe_server() -> Iterator[FakeStripe]:
 def fake_stripe(_fake_stripe_server: FakeStripe) -> FakeStripe:
     _fake_stripe_server.clear()
     return _fake_stripe_server
+
+
+@pytest.fixture(scope="session")
+def _fake_yookassa_server() -> Iterator[FakeYooKassa]:
+    with FakeYooKassa() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_yookassa(_fake_yookassa_server: FakeYooKassa) -> FakeYooKassa:
+    _fake_yookassa_server.clear()
+    return _fake_yookassa_server

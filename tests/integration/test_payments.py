@@ -80,6 +80,10 @@ def test_billing_charges_then_the_customer_pays_by_card_and_billing_hears(sys):
     payment = started.json
     assert payment["status"] == "requires_action" and payment["action"]["next_action"] == "card_form"
     assert debt(sys, tokens, account_id)["debt"] == "2500.40"  # not money until confirmed
+    # no period named: the receipt names the periods the money goes to
+    assert [(i["description"], i["amount"]) for i in payment["receipt"]["items"]] == [
+        (f"Электроэнергия за 09.2026, л/с {number}", "1520.40"),
+        (f"Электроэнергия за 10.2026, л/с {number}", "79.60")]
 
     paid = card(sys, tokens, payment)
     assert paid.status_code == 200, paid.json
@@ -242,6 +246,12 @@ def test_bad_payment_requests_get_clear_errors_and_strangers_are_refused(sys):
                               "amount": "100.00"}]).json
     assert sys.client.get(f"{API}/payments/{mine['id']}", headers=bearer(stranger)).status_code == 404
     assert card(sys, stranger, mine).status_code == 404
+    ref = mine["action"]["confirmation_url"].rstrip("/").split("/")[-1]  # the QR code's page
+    shown = sys.client.get(f"{API}/payments/sandbox/{ref}", headers=bearer(tokens))
+    assert shown.status_code == 200 and (shown.json["id"], shown.json["amount"]) == (
+        mine["id"], "100.00")
+    theirs = sys.client.get(f"{API}/payments/sandbox/{ref}", headers=bearer(stranger))
+    assert theirs.status_code == 404 and "provider_ref" in error(theirs)["fields"]
     assert sys.client.get(f"{API}/payments/history", headers=bearer(stranger)).json["items"] == []
 
 

@@ -6,8 +6,8 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from web.views import (auth, documents, history, home, operator, payments, profile,
-                           readings, services)
+                           readings, sbp, services)
 
-    for module in (auth, home, readings, payments, profile, documents, history, services,
+    for module in (auth, home, readings, payments, sbp, profile, documents, history, services,
                    operator):
         app.register_blueprint(module.bp)

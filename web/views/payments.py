@@ -1,7 +1,8 @@
 """Pages of the section «Оплата» (ОПЛАТА ЗАДОЛЖЕННОСТИ И(ИЛИ) ПЕНИ, рис. 16): debt and
-penalties of every account with what to pay, the penalty explained, the card step (the
-sandbox's card form and 3-D Secure, or the provider's own page), the result, saved cards and
-automatic payment. Every figure and rule comes from the API; these pages only ask and show."""
+penalties of every account with what to pay by card or СБП (the СБП pages are in
+web/views/sbp.py), the penalty explained, the card step (the sandbox's card form and 3-D
+Secure, or the provider's own page), the result with its receipt, saved cards and automatic
+payment. Every figure and rule comes from the API; these pages only ask and show."""
 from __future__ import annotations
 
 import re
@@ -15,7 +16,9 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
 from werkzeug.wrappers import Response
 
 from web.api import ApiError
+from web.filters import period as period_name
 from web.forms import FormErrors, checked, errors_from, values
+from web.labels import RECEIPT_STATUSES
 from web.session import call, login_required
 
 bp = Blueprint("payments", __name__)
@@ -33,6 +36,7 @@ FAILURES = {
     "incorrect_cvc": "Неверный CVC",
     "processing_error": "Банк не смог провести платёж, попробуйте ещё раз",
     "canceled": "Платёж отменён",
+    "canceled_by_customer": "Оплата отклонена в приложении банка",
 }
 KNOWN_CARD_FIELDS = {"card_number", "exp", "cvc", "cardholder"}
 REFS_KEPT = 5  # the card pages of the last few payments know their payment
@@ -61,6 +65,16 @@ def _account_names() -> dict[int, dict[str, Any]]:
     if isinstance(accounts, dict):
         accounts = accounts.get("accounts", [])
     return {a["id"]: a for a in accounts}
+
+
+def _receipt_contact() -> str:
+    """Where the 54-ФЗ receipt goes unless the customer says otherwise: their confirmed
+    e-mail, else their mobile phone (payments keeps no contacts: the web asks the profile)."""
+    try:
+        contacts = (call("GET", "/profile") or {}).get("contacts") or {}
+    except ApiError:
+        return ""  # the customer types it, or pays without (the sandbox takes that)
+    return contacts.get("email") or contacts.get("mobile_phone") or ""
 
 
 def _cards() -> list[dict[str, Any]]:
@@ -113,9 +127,11 @@ def _render_pay(position: dict[str, Any], form: dict[str, str] | None = None,
                 status: int = 200) -> tuple[str, int]:
     rows = _rows(position, form)
     cards = _cards()
+    if form is None:
+        form = {"receipt_contact": _receipt_contact()}
     return render_template(
         "payments/index.html", position=position, rows=rows, total=_total(rows), cards=cards,
-        errors=errors if errors is not None else FormErrors(), form=form or {},
+        errors=errors if errors is not None else FormErrors(), form=form,
         # One key per rendered form: a double click (or the back button) pays once.
         idempotency_key=key or str(uuid.uuid4())), status
 
@@ -154,30 +170,37 @@ def pay() -> Response | tuple[str, int]:
         return _render_pay(position, form, errors, key, 422)
     body: dict[str, Any] = {"idempotency_key": key, "items": items}
     card_ref = form.get("card_ref") or ""
-    if card_ref:
+    if form.get("method") == "sbp":
+        body["method"] = "sbp"  # no card: a saved card or «сохранить карту» do not apply
+    elif card_ref:
         body["card_ref"] = card_ref
     elif checked("save_card"):
         body["save_card"] = True
+    contact = form.get("receipt_contact") or ""
+    if contact:  # one field for either: an e-mail has its «@»
+        body["receipt_email" if "@" in contact else "receipt_phone"] = contact
     try:
         payment = call("POST", "/payments", json=body, idempotency_key=key)
     except ApiError as exc:
         if exc.status not in (400, 404, 409, 422) and exc.status < 500:
             raise
         # items[0].amount (the service) or items.0.amount: the amount field of that line.
-        aliases = {}
+        aliases = {"receipt_email": "receipt_contact", "receipt_phone": "receipt_contact"}
         for api_field in exc.fields:
             match = re.match(r"^items[.\[](\d+)\]?(?:\.\w+)?$", api_field)
             if match and int(match.group(1)) < len(fields):
                 aliases[api_field] = fields[int(match.group(1))]
-        errors = errors_from(exc, aliases, known=set(fields) | {"card_ref"})
+        errors = errors_from(exc, aliases,
+                             known=set(fields) | {"card_ref", "method", "receipt_contact"})
         if "idempotency_key" in exc.fields or "Idempotency-Key" in exc.fields:
             key = None  # that key paid something else: this form gets a new one
         return _render_pay(position, form, errors, key, exc.status if exc.status != 404 else 422)
     return _after_start(payment)
 
 
-def _remember(ref: str, payment_id: str) -> None:
-    """The card page is addressed by the provider's reference: keep which payment it is."""
+def remember_ref(ref: str, payment_id: str) -> None:
+    """The card page (and the sandbox's СБП «bank app») is addressed by the provider's
+    reference: keep which payment it is."""
     kept = dict(session.get("pay_refs") or {})
     kept.pop(ref, None)
     kept[ref] = payment_id
@@ -185,10 +208,14 @@ def _remember(ref: str, payment_id: str) -> None:
 
 
 def _after_start(payment: dict[str, Any]) -> Response:
+    if payment.get("method") == "sbp" and payment["status"] not in SETTLED:
+        if payment.get("provider") == "sandbox" and payment.get("sbp_url"):
+            remember_ref(payment["sbp_url"].rstrip("/").split("/")[-1], payment["id"])
+        return redirect(url_for("sbp.wait", payment_id=payment["id"]))
     action = payment.get("action") or {}
     url = action.get("confirmation_url")
     if payment["status"] in ("requires_action", "created") and url:
-        _remember(url.rstrip("/").split("/")[-1], payment["id"])
+        remember_ref(url.rstrip("/").split("/")[-1], payment["id"])
         # The sandbox's form is our /pay/card/<ref>; Stripe's is its own page: go there.
         return redirect(url)
     return redirect(url_for("payments.result", payment_id=payment["id"]))
@@ -247,7 +274,7 @@ def penalties(account_id: int) -> tuple[str, int]:
 
 # ---- the card step (the sandbox's form; Stripe has its own page) --------------------------
 
-def _payment_of(ref: str) -> dict[str, Any] | None:
+def payment_of_ref(ref: str) -> dict[str, Any] | None:
     payment_id = (session.get("pay_refs") or {}).get(ref)
     if not payment_id:
         return None
@@ -267,7 +294,7 @@ def _render_card(ref: str, payment: dict[str, Any] | None, form: dict[str, str] 
 @login_required
 def card(ref: str) -> Response | tuple[str, int]:
     """The sandbox's card form: number, expiry, CVC, cardholder."""
-    payment = _payment_of(ref)
+    payment = payment_of_ref(ref)
     if payment and payment["status"] in ("succeeded", "refunded", "partially_refunded"):
         return redirect(url_for("payments.result", payment_id=payment["id"]))
     errors = FormErrors()
@@ -289,7 +316,7 @@ def card_submit(ref: str) -> Response | tuple[str, int]:
     if not form["cvc"]:
         errors["cvc"] = "Введите CVC — три цифры с обратной стороны карты"
     if errors:
-        return _render_card(ref, _payment_of(ref), form, errors, 422)
+        return _render_card(ref, payment_of_ref(ref), form, errors, 422)
     assert match is not None
     try:
         payment = call("POST", f"/payments/sandbox/{ref}", json={
@@ -297,7 +324,7 @@ def card_submit(ref: str) -> Response | tuple[str, int]:
             "exp_year": int(match.group(2)), "cvc": form["cvc"]})
     except ApiError as exc:
         if exc.status == 409:  # paid already, or no longer taking a card
-            known = _payment_of(ref)
+            known = payment_of_ref(ref)
             flash(exc.message or "Этот платёж уже не принимает карту", "warning")
             return redirect(url_for("payments.result", payment_id=known["id"]) if known
                             else url_for("payments.index"))
@@ -305,8 +332,8 @@ def card_submit(ref: str) -> Response | tuple[str, int]:
             raise
         errors = errors_from(exc, {"exp_month": "exp", "exp_year": "exp"},
                              known=KNOWN_CARD_FIELDS)
-        return _render_card(ref, _payment_of(ref), form, errors, exc.status)
-    _remember(ref, payment["id"])
+        return _render_card(ref, payment_of_ref(ref), form, errors, exc.status)
+    remember_ref(ref, payment["id"])
     if payment["status"] == "requires_action" and \
             (payment.get("action") or {}).get("next_action") == "3ds":
         return redirect(url_for("payments.three_ds", ref=ref))
@@ -320,7 +347,7 @@ def card_submit(ref: str) -> Response | tuple[str, int]:
 @login_required
 def three_ds(ref: str) -> Response | tuple[str, int]:
     """The bank's 3-D Secure step: the code from the bank's SMS."""
-    payment = _payment_of(ref)
+    payment = payment_of_ref(ref)
     errors = FormErrors()
     if request.method == "POST":
         code = (request.form.get("code") or "").strip()
@@ -444,3 +471,22 @@ def days_word(count: Any) -> str:
     if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
         return "дня"
     return "дней"
+
+
+# ---- the receipt ---------------------------------------------------------------------------
+
+@bp.app_template_filter("receipt_state")
+def receipt_state(status: Any) -> tuple[str, str]:
+    """A receipt's status as «Чек: …» says it, with its badge's colour."""
+    return RECEIPT_STATUSES.get(str(status), ("состояние неизвестно", "neutral"))
+
+
+@bp.app_template_filter("receipt_item")
+def receipt_item(item: dict[str, Any]) -> str:
+    """A line of the receipt: its own description, or what it pays for."""
+    if item.get("description"):
+        return str(item["description"])
+    what = "Пени" if item.get("kind") == "penalty" else "Электроэнергия"
+    when = f" за {period_name(item['period'])}" if item.get("period") else ""
+    number = f", л/с {item['number']}" if item.get("number") else ""
+    return what + when + number

@@ -83,15 +83,45 @@ class PaidItem(Answer):
 
 
 class Action(Answer):
-    next_action = Req(metadata={"description": "Что сделать, чтобы завершить оплату"})
+    next_action = Req(metadata={"description": "Что сделать, чтобы завершить оплату: card_form, "
+                                               "3ds, redirect (страница ЮKassa), sbp (приложение "
+                                               "банка)"})
     confirmation_url = fields.String(metadata={"description": "Платёжная форма"})
     client_secret = fields.String()
+
+
+class ReceiptItem(Answer):
+    description = Req(metadata={"example": "Электроэнергия за 10.2026, л/с 123456789"})
+    amount = Money()
+    kind = Req(metadata={"description": "electricity или penalty"})
+    period = Opt()
+    vat_code = Req(fields.Integer, metadata={"description": "Код ставки НДС (ЮKassa)"})
+    payment_subject = Req(metadata={"example": "commodity"})
+    payment_mode = Req(metadata={"example": "full_payment"})
+
+
+class ReceiptLines(Answer):
+    status = Req(metadata={"description": "Кассовый чек 54-ФЗ: pending (регистрируется), "
+                                          "succeeded (зарегистрирован), canceled"})
+    items = ListOf(ReceiptItem)
+
+
+class Receipt(ReceiptLines):
+    email = Opt(metadata={"description": "Куда отправлен чек"})
+    phone = Opt()
+
+
+def receipt(with_contact: bool = True) -> fields.Nested:
+    """The 54-ФЗ receipt of a payment or refund; null when the provider issues none."""
+    return fields.Nested(Receipt if with_contact else ReceiptLines, required=True,
+                         allow_none=True)
 
 
 class RefundMade(Answer):
     amount = Money()
     reason = Req()
     created_at = Moment()
+    receipt = receipt()
 
 
 class Payment(Answer):
@@ -100,6 +130,10 @@ class Payment(Answer):
     amount = Money()
     refunded = Money()
     source = Req()
+    method = Req(metadata={"description": "card или sbp"})
+    sbp_url = Opt(metadata={"description": "СБП, пока оплата ждёт: ссылка, открывающая "
+                                           "приложение банка (на компьютере — QR-код)"})
+    receipt = receipt()
     provider = Req()
     action = fields.Nested(Action, required=True, allow_none=True)
     failure_reason = Opt()
@@ -123,6 +157,8 @@ class HistoryRow(Answer):
     paid_at = Moment(nullable=True)
     status = Req()
     mine = Req(fields.Boolean, metadata={"description": "Платёж сделан этим пользователем"})
+    method = Req(metadata={"description": "card или sbp"})
+    receipt = receipt(with_contact=False)
 
 
 HistoryPage = page_of(HistoryRow, "HistoryPage")
@@ -157,7 +193,12 @@ DEBT_EXAMPLE = {
                  "due_date": "2026-10-15", "days_overdue": 0}]}
 PAYMENT_EXAMPLE = {
     "id": "pay_01J9…", "status": "pending", "amount": "1600.00", "refunded": "0.00",
-    "source": "card", "provider": "sandbox", "failure_reason": None,
+    "source": "card", "method": "card", "sbp_url": None, "provider": "sandbox",
+    "failure_reason": None,
+    "receipt": {"status": "pending", "email": "ivanov@example.ru", "phone": None,
+                "items": [{"description": "Электроэнергия, л/с 123456789", "amount": "1600.00",
+                           "kind": "electricity", "period": None, "vat_code": 11,
+                           "payment_subject": "commodity", "payment_mode": "full_payment"}]},
     "action": {"next_action": "redirect", "confirmation_url": "https://…/pay/sb_…"},
     "created_at": "2026-11-05T12:00:00+00:00", "paid_at": None,
     "items": [{"account_id": 1, "number": "123456789", "branch": "mostovskoy",

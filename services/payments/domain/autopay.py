@@ -100,7 +100,8 @@ def run(work: Work, checkout: Checkout, statement: Statement) -> int:
             payment = checkout.create(row.user_id, f"autopay-{charge.id}",
                                       [(account, "electricity", due, charge.period)],
                                       source="autopay", customer_ref=customer,
-                                      saved_card_ref=row.card_ref)
+                                      saved_card_ref=row.card_ref,
+                                      receipt_contact=checkout.last_contact(row.user_id))
             db.get(AutoPayRun, charge.id).payment_id = payment.id
             db.commit()
             made += 1

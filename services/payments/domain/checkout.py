@@ -11,11 +11,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from services.payments.domain import penalties, receipts
 from services.payments.domain.ledger import money
 from services.payments.models import (LedgerAccount, Payment, PaymentItem, ProviderEventSeen,
                                       Refund)
@@ -30,16 +31,26 @@ FROM_PROVIDER = {"requires_action": "requires_action", "pending": "pending",
 SETTLED = ("succeeded", "refunded", "partially_refunded", "canceled")
 OPEN = ("created", "requires_action", "pending", "failed")
 RECONCILE_FOR = timedelta(days=7)  # after that an open payment is abandoned
+WAITING = ("created", "requires_action", "pending")
 
 
 def kopecks(amount: Decimal) -> int:
     return int(amount * 100)
 
 
+def sbp_url(payment: Payment) -> str | None:
+    """The link that opens the bank's app, while a СБП payment waits for the customer."""
+    if payment.method != "sbp" or payment.status not in WAITING or not payment.action:
+        return None
+    return payment.action.get("confirmation_url")
+
+
 def payment_view(payment: Payment, accounts: dict[int, LedgerAccount]) -> dict[str, Any]:
     return {
         "id": payment.id, "status": payment.status, "amount": money(payment.amount),
         "refunded": money(payment.refunded), "source": payment.source,
+        "method": payment.method or "card", "sbp_url": sbp_url(payment),
+        "receipt": receipts.view(payment.receipt),
         "provider": payment.provider, "action": payment.action,
         "failure_reason": payment.failure_reason,
         "created_at": payment.created_at.isoformat(),
@@ -51,10 +62,12 @@ def payment_view(payment: Payment, accounts: dict[int, LedgerAccount]) -> dict[s
 
 
 class Checkout:
-    def __init__(self, work: Work, provider: PaymentProvider) -> None:
+    def __init__(self, work: Work, provider: PaymentProvider,
+                 config: Mapping[str, Any]) -> None:
         self.work = work
         self.db = work.db
         self.provider = provider
+        self.config = config  # the RECEIPT_* settings
 
     def _accounts(self, payment: Payment) -> dict[int, LedgerAccount]:
         ids = {item.ledger_id for item in payment.items}
@@ -74,9 +87,14 @@ class Checkout:
     def create(self, user_id: str | None, idempotency_key: str,
                items: list[tuple[LedgerAccount, str, Decimal, str | None]], *,
                source: str = "card", save_card: bool = False, customer_ref: str | None = None,
-               saved_card_ref: str | None = None) -> Payment:
-        """Start a payment of ``items`` (account, kind, amount, period). The same
-        idempotency key from the same user gives back the same payment (a double click)."""
+               saved_card_ref: str | None = None, method: str = "card",
+               receipt_contact: Mapping[str, str] | None = None,
+               debts: Mapping[int, Sequence[penalties.Charge]] | None = None) -> Payment:
+        """Start a payment of ``items`` (account, kind, amount, period) by ``method`` (card or
+        sbp), its 54-ФЗ receipt sent to ``receipt_contact`` (e-mail and/or phone); with the
+        accounts' open charges (``debts``, per ledger id) the receipt names the periods that
+        electricity without a period pays. The same idempotency key from the same user gives
+        back the same payment (a double click)."""
         existing = self.db.scalar(select(Payment).where(
             Payment.user_id == user_id, Payment.idempotency_key == idempotency_key))
         if existing is not None:
@@ -86,9 +104,14 @@ class Checkout:
                           idempotency_key=idempotency_key, amount=total, status="created",
                           source=source, provider=self.provider.name, save_card=save_card,
                           customer_ref=customer_ref, card_ref=saved_card_ref, created_at=self.work.now, updated_at=self.work.now,
-                          refunded=Decimal("0"))
+                          refunded=Decimal("0"), method=method)
         payment.items = [PaymentItem(ledger_id=account.id, kind=kind, amount=amount,
                                      period=period) for account, kind, amount, period in items]
+        if self.provider.receipts:
+            payment.receipt = receipts.build(receipts.allocated(
+                [(account.id, kind, account.number, period, amount)
+                 for account, kind, amount, period in items], debts or {}),
+                receipt_contact or {}, self.config)
         self.db.add(payment)
         try:
             self.db.flush()
@@ -121,7 +144,8 @@ class Checkout:
             description=f"Оплата электроэнергии: {purposes}",
             customer_ref=payment.customer_ref, save_card=payment.save_card,
             saved_card_ref=payment.card_ref, idempotency_key=f"create-{payment.id}",
-            metadata={"payment_id": payment.id})
+            metadata={"payment_id": payment.id},
+            method="sbp" if payment.method == "sbp" else "card", receipt=_sent(payment.receipt))
         payment.provider_ref = intent.provider_ref
         return intent
 
@@ -140,6 +164,7 @@ class Checkout:
         """Move the payment to what the provider reports, once; commits."""
         self._move(payment, FROM_PROVIDER.get(intent.status, payment.status),
                    intent.failure_reason, intent)
+        payment.receipt = receipts.with_status(payment.receipt, intent.receipt_status)
         self.db.commit()
 
     def _move(self, payment: Payment, status: str, reason: str | None,
@@ -148,9 +173,10 @@ class Checkout:
             return  # final, or already there: a replay changes nothing
         payment.updated_at = self.work.now
         if status == "requires_action" and intent is not None:
-            payment.action = {"next_action": intent.next_action,
-                              "confirmation_url": intent.confirmation_url,
-                              "client_secret": intent.client_secret}
+            action = {"next_action": intent.next_action,
+                      "confirmation_url": intent.sbp_url or intent.confirmation_url,
+                      "client_secret": intent.client_secret}
+            payment.action = {k: v for k, v in action.items() if v is not None}
         payment.status = status
         if status == "succeeded":
             payment.paid_at = self.work.now
@@ -178,6 +204,7 @@ class Checkout:
             if payment.provider_ref is None:
                 payment.provider_ref = event.provider_ref
             self._move(payment, FROM_PROVIDER[event.status], event.failure_reason)
+            payment.receipt = receipts.with_status(payment.receipt, event.receipt_status)
         self.db.commit()
         return {"duplicate": False, "payment_id": payment.id if payment else None}
 
@@ -214,10 +241,18 @@ class Checkout:
             raise ValidationFailed("Сумма возврата больше остатка платежа",
                                    {"amount": f"at most {money(payment.amount - payment.refunded)}"})
         count = self.db.scalar(select(func.count()).where(Refund.payment_id == payment.id))
+        receipt = receipts.for_refund(payment.receipt, amount) if payment.receipt else None
+        if (receipt is not None and not receipt["customer"]
+                and self.provider.receipt_contact_required):
+            raise Conflict("Некуда отправить чек возврата: контакты плательщика удалены по его "
+                           "запросу. Оформите возврат в личном кабинете ЮKassa",
+                           {"payment_id": "no receipt contact"})
         result = self.provider.refund(payment.provider_ref or "", kopecks(amount),
-                                      idempotency_key=f"refund-{payment.id}-{count + 1}")
+                                      idempotency_key=f"refund-{payment.id}-{count + 1}",
+                                      receipt=_sent(receipt))
         self.db.add(Refund(payment_id=payment.id, amount=amount, reason=reason,
                            operator_id=operator_id, provider_ref=result.refund_ref,
+                           receipt=receipts.with_status(receipt, result.receipt_status),
                            created_at=self.work.now))
         payment.refunded = payment.refunded + amount
         payment.status = "refunded" if payment.refunded >= payment.amount else "partially_refunded"
@@ -230,7 +265,40 @@ class Checkout:
 
     def refunds_of(self, payment: Payment) -> list[dict[str, Any]]:
         return [{"amount": money(r.amount), "reason": r.reason,
-                 "created_at": r.created_at.isoformat()}
+                 "created_at": r.created_at.isoformat(), "receipt": receipts.view(r.receipt)}
                 for r in self.db.scalars(select(Refund).where(Refund.payment_id == payment.id)
                                          .order_by(Refund.id))]
+
+    # ---- receipts ------------------------------------------------------------------------
+
+    def refresh_receipts(self, payment: Payment) -> None:
+        """Ask the provider about receipts still pending (the payment's, its refunds');
+        commits. A provider that is away leaves them pending."""
+        try:
+            if payment.receipt and payment.receipt["status"] == "pending" \
+                    and payment.status not in WAITING and payment.provider_ref:
+                self.apply_intent(payment, self.provider.retrieve(payment.provider_ref))
+            for refund in self.db.scalars(select(Refund).where(Refund.payment_id == payment.id)):
+                if refund.receipt and refund.receipt["status"] == "pending" and refund.provider_ref:
+                    seen = self.provider.retrieve_refund(refund.provider_ref)
+                    if seen is not None:
+                        refund.receipt = receipts.with_status(refund.receipt, seen.receipt_status)
+        except ProviderError:
+            pass
+        self.db.commit()
+
+    def last_contact(self, user_id: str) -> dict[str, str]:
+        """The receipt contact of the user's latest payment (for an automatic payment)."""
+        for receipt in self.db.scalars(select(Payment.receipt).where(
+                Payment.user_id == user_id, Payment.receipt.is_not(None))
+                .order_by(Payment.created_at.desc()).limit(20)):
+            if receipt and receipt.get("customer"):
+                return dict(receipt["customer"])
+        return {}
+
+
+def _sent(receipt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A receipt as the provider is asked with it: without our own state of it (a retry must
+    ask exactly the same, whatever the state became)."""
+    return None if receipt is None else {k: v for k, v in receipt.items() if k != "status"}
 

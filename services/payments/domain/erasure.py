@@ -3,8 +3,9 @@
 Payment records stay: they are accounting documents (402-ФЗ ст. 29: kept at least five
 years; the fiscal receipts of 54-ФЗ are the provider's and the fiscal data operator's), and
 a refund or a chargeback still needs them. They name the user only by the random user id,
-whose phone and e-mail auth has erased; payments never kept a payer's name or e-mail (the
-provider's customer is made without one). What goes is what serves the person, not the
+whose phone and e-mail auth has erased; payments keeps no payer's name (the provider's
+customer is made without one), and the e-mail or phone a receipt was sent to is erased from
+the payment's copy of the receipt (the fiscal receipt itself is the operator's). What goes is what serves the person, not the
 books: automatic payments stop first (no card is charged for a deleted user), saved cards
 are detached at the provider (it will not charge them again), the provider's customer is
 forgotten here, card references leave the payment records, and the copy of the user's
@@ -60,5 +61,8 @@ def forget_user(db: Session, provider: PaymentProvider, user_id: str, now: datet
         db.commit()  # each customer forgotten once its cards are: a retry skips it
     db.execute(update(Payment).where(Payment.user_id == user_id)
                .values(card_ref=None, customer_ref=None))
+    for payment in db.scalars(select(Payment).where(Payment.user_id == user_id)):
+        if payment.receipt and payment.receipt.get("customer"):
+            payment.receipt = {**payment.receipt, "customer": {}}
     db.commit()
     return detached

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from services.payments.domain import receipts
 from services.payments.domain.ledger import money
 from services.payments.models import LedgerAccount, Payment, PaymentItem
 from shared import paging
@@ -55,10 +56,14 @@ def page(work: Work, user_id: str, accounts: list[LedgerAccount], date_from: dat
             "number": by_id[item.ledger_id].number, "amount": money(item.amount),
             "type": item.kind, "type_name": TYPES[item.kind], "period": item.period,
             "source": payment.source,
-            "source_name": SOURCES.get(payment.source, payment.source),
+            "source_name": ("Система быстрых платежей (СБП)" if payment.method == "sbp"
+                            else SOURCES.get(payment.source, payment.source)),
             "created_at": payment.created_at.isoformat(),
             "paid_at": payment.paid_at.isoformat() if payment.paid_at else None,
-            "status": payment.status, "mine": payment.user_id == user_id}
+            "status": payment.status, "mine": payment.user_id == user_id,
+            "method": payment.method or "card",
+            # The receipt's state and lines; its contact is the payer's own, not shown here.
+            "receipt": receipts.view(payment.receipt, with_contact=False)}
 
     return paging.page(rows, size, view,
                        lambda row: [row[1].created_at.isoformat(), row[0].id])

@@ -7,8 +7,9 @@ when a :class:`ProviderIntent` or a verified :class:`ProviderEvent` says ``succe
 Statuses of a payment (:data:`PaymentStatus`):
 
 - ``requires_action``: the customer has to do something: enter a card (``next_action``
-  ``"card_form"``) or pass 3-D Secure (``"3ds"``); ``confirmation_url`` and/or
-  ``client_secret`` say where.
+  ``"card_form"``), pass 3-D Secure (``"3ds"``), go to the provider's page (``"redirect"``)
+  or confirm a СБП payment in their bank's app (``"sbp"``: ``sbp_url`` opens the app, or is
+  shown as a QR code); ``confirmation_url`` and/or ``client_secret`` say where.
 - ``pending``: the provider is processing; ask again later (:meth:`PaymentProvider.retrieve`).
 - ``failed``: the last attempt failed (``failure_reason``). Not final: the customer may try
   another card on the same payment, which may then succeed.
@@ -21,16 +22,25 @@ Event types (:class:`ProviderEvent`.type): ``payment.succeeded``, ``payment.fail
 (``refunded_kopecks`` is the running total), and ``ignored`` for anything else the provider
 sends (answer it 200 so the provider stops retrying). ``event_id`` is the provider's and stays
 the same on every redelivery: the service deduplicates by it.
+
+54-ФЗ receipts cross the boundary in one neutral shape (:mod:`services.payments.domain.receipts`
+builds it): ``{"customer": {"email"?, "phone"?}, "tax_system_code": int, "items": [{"description",
+"amount": "640.00", "quantity": "1", "vat_code", "payment_subject", "payment_mode", ...}]}``.
+A provider sends it with the payment or refund and reports the receipt's state
+(``receipt_status``: ``pending``, ``succeeded``, ``canceled``; None when it keeps no receipts).
 """
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
 PaymentStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled"]
-NextAction = Literal["card_form", "3ds"]
+NextAction = Literal["card_form", "3ds", "redirect", "sbp"]
+Method = Literal["card", "sbp"]
+ReceiptStatus = Literal["pending", "succeeded", "canceled"]
+METHODS: tuple[str, ...] = ("card", "sbp")
 RefundStatus = Literal["pending", "succeeded", "failed", "canceled"]
 
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "canceled"})
@@ -124,6 +134,9 @@ class ProviderIntent:
     card_saved: bool = False  # the card is kept for the customer: usable as saved_card_ref
     refunded_kopecks: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+    method: Method = "card"
+    sbp_url: str | None = None  # a СБП payment waiting: the link that opens the bank's app
+    receipt_status: ReceiptStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,7 @@ class ProviderRefund:
     amount_kopecks: int
     currency: str
     status: RefundStatus
+    receipt_status: ReceiptStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +168,7 @@ class ProviderEvent:
     failure_reason: str | None = None
     payment_method_ref: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    receipt_status: ReceiptStatus | None = None
 
 
 class PaymentProvider(abc.ABC):
@@ -161,6 +176,9 @@ class PaymentProvider(abc.ABC):
     (retry later) or :class:`ProviderError` (refused, with a ``code``)."""
 
     name: str
+    methods: tuple[str, ...] = ("card",)  # the payment methods it takes
+    receipts = False  # it registers 54-ФЗ receipts (the payment keeps one)
+    receipt_contact_required = False  # it refuses a receipt without the buyer's contact
 
     @abc.abstractmethod
     def ensure_customer(self, user_id: str, email: str | None) -> str:
@@ -170,8 +188,10 @@ class PaymentProvider(abc.ABC):
     @abc.abstractmethod
     def create_payment(self, *, payment_id: str, amount_kopecks: int, description: str,
                        customer_ref: str | None, save_card: bool, saved_card_ref: str | None,
-                       idempotency_key: str, metadata: dict[str, str]) -> ProviderIntent:
-        """Start a payment. Without ``saved_card_ref`` it awaits the customer's card
+                       idempotency_key: str, metadata: dict[str, str], method: Method = "card",
+                       receipt: dict[str, Any] | None = None) -> ProviderIntent:
+        """Start a payment by ``method`` (one of :attr:`methods`) with its 54-ФЗ
+        ``receipt``. Without ``saved_card_ref`` it awaits the customer's card
         (``requires_action``); with it, the saved card is charged at once without the
         customer (an automatic payment) and the result is ``succeeded`` or ``failed``.
         ``save_card`` keeps the card for later (needs ``customer_ref``). The same
@@ -184,8 +204,14 @@ class PaymentProvider(abc.ABC):
         """The payment as the provider sees it now (reconciliation of a stuck payment)."""
 
     @abc.abstractmethod
-    def refund(self, provider_ref: str, amount_kopecks: int, idempotency_key: str) -> ProviderRefund:
-        """Return part or all of a succeeded payment to the card."""
+    def refund(self, provider_ref: str, amount_kopecks: int, idempotency_key: str,
+               receipt: dict[str, Any] | None = None) -> ProviderRefund:
+        """Return part or all of a succeeded payment to the card, with its 54-ФЗ receipt."""
+
+    def retrieve_refund(self, refund_ref: str) -> ProviderRefund | None:
+        """The refund as the provider sees it now (its receipt's state); None when the
+        provider keeps no receipts."""
+        return None
 
     @abc.abstractmethod
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
@@ -211,11 +237,16 @@ def check_amount(amount_kopecks: int) -> None:
 
 
 def check_create_args(amount_kopecks: int, customer_ref: str | None, save_card: bool,
-                      saved_card_ref: str | None) -> None:
+                      saved_card_ref: str | None, method: str = "card",
+                      methods: tuple[str, ...] = ("card",)) -> None:
     """Programming errors in a create_payment call, refused before the provider is asked."""
     check_amount(amount_kopecks)
     if (save_card or saved_card_ref) and not customer_ref:
         raise ValueError("a saved card needs customer_ref")
+    if method not in methods:
+        raise ProviderError(f"payment method {method!r} is not taken here", "method_unsupported")
+    if method != "card" and (save_card or saved_card_ref):
+        raise ValueError("only a card is saved or charged automatically")
 
 
 def event_from_intent(*, event_id: str, type: str, raw_type: str, created: datetime,
@@ -226,7 +257,8 @@ def event_from_intent(*, event_id: str, type: str, raw_type: str, created: datet
                          amount_kopecks=intent.amount_kopecks, currency=intent.currency,
                          refunded_kopecks=intent.refunded_kopecks,
                          failure_reason=intent.failure_reason,
-                         payment_method_ref=intent.payment_method_ref, metadata=intent.metadata)
+                         payment_method_ref=intent.payment_method_ref, metadata=intent.metadata,
+                         receipt_status=intent.receipt_status)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -11,6 +11,11 @@ Test cards (any future expiry, any 3-digit CVC):
   (``authentication_failed``). Saved, it fails every automatic payment with
   ``authentication_required``, as the same card does at Stripe.
 
+A СБП payment (``method="sbp"``) waits with ``sbp_url``, the sandbox's "bank app" page
+(``SANDBOX_SBP_URL``); :meth:`SandboxProvider.approve_sbp` pays or cancels it. A payment or
+refund with a 54-ФЗ receipt reports it ``pending`` until paid, then ``succeeded`` (``canceled``
+with a canceled payment), as ЮKassa would.
+
 A number failing the Luhn check, a past expiry, a bad CVC or a number that is not a test card
 is refused with :class:`InvalidCard`, nothing recorded. Every change of a payment is announced
 as a webhook: a JSON body signed like Stripe's (header ``Sandbox-Signature:
@@ -33,10 +38,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Protocol, cast
 
 from services.payments.providers.base import (
-    CURRENCY, PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_REQUIRES_ACTION, PAYMENT_SUCCEEDED,
-    CardRef, InvalidCard, NextAction, NotFound, PaymentProvider, PaymentStatus, ProviderError,
-    ProviderEvent, ProviderIntent, ProviderRefund, RefundStatus, SignatureInvalid, check_amount,
-    check_create_args, event_from_intent, header)
+    CURRENCY, PAYMENT_CANCELED, PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_REQUIRES_ACTION,
+    PAYMENT_SUCCEEDED, CardRef, InvalidCard, Method, NextAction, NotFound, PaymentProvider,
+    PaymentStatus, ProviderError, ProviderEvent, ProviderIntent, ProviderRefund, ReceiptStatus,
+    RefundStatus, SignatureInvalid, check_amount, check_create_args, event_from_intent, header)
 
 SIGNATURE_HEADER = "Sandbox-Signature"
 THREE_DS_CODE = "111111"
@@ -47,14 +52,18 @@ TEST_CARDS: dict[str, tuple[str, str]] = {
     "4000002760003184": ("visa", "3ds"),
 }
 DEFAULT_FORM_URL = "http://127.0.0.1:8000/pay/card/{ref}"
+DEFAULT_SBP_URL = "http://127.0.0.1:8000/payments/sandbox-sbp/{ref}"
 UNEXPECTED_STATE = "payment_intent_unexpected_state"
 _RECORD_STATUSES: dict[str, PaymentStatus] = {
     "awaiting_card": "requires_action", "awaiting_3ds": "requires_action",
-    "succeeded": "succeeded", "failed": "failed",
+    "awaiting_sbp": "requires_action", "succeeded": "succeeded", "failed": "failed",
+    "canceled": "canceled",
 }
-_NEXT_ACTIONS: dict[str, NextAction] = {"awaiting_card": "card_form", "awaiting_3ds": "3ds"}
+_NEXT_ACTIONS: dict[str, NextAction] = {"awaiting_card": "card_form", "awaiting_3ds": "3ds",
+                                        "awaiting_sbp": "sbp"}
 _EVENT_TYPES = {"succeeded": PAYMENT_SUCCEEDED, "failed": PAYMENT_FAILED,
-                "awaiting_3ds": PAYMENT_REQUIRES_ACTION}
+                "awaiting_3ds": PAYMENT_REQUIRES_ACTION, "canceled": PAYMENT_CANCELED}
+_RECEIPT_STATUSES: dict[str, ReceiptStatus] = {"succeeded": "succeeded", "canceled": "canceled"}
 
 
 class SandboxStore(Protocol):
@@ -97,20 +106,25 @@ class SandboxProvider(PaymentProvider):
     """A card form with test cards; see the module docstring.
 
     ``form_url`` is the card form's address with ``{ref}`` for the payment (the 3-D Secure
-    page is the same plus ``/3ds``); ``on_webhook(body, headers)`` receives each signed event;
+    page is the same plus ``/3ds``), ``sbp_url`` the "bank app" page of a СБП payment;
+    ``on_webhook(body, headers)`` receives each signed event;
     ``now`` is the clock (card expiry, event times, signature age).
     """
 
     name = "sandbox"
+    methods = ("card", "sbp")
+    receipts = True
 
     def __init__(self, store: SandboxStore, webhook_secret: str, *,
-                 form_url: str = DEFAULT_FORM_URL, on_webhook: WebhookSink | None = None,
+                 form_url: str = DEFAULT_FORM_URL, sbp_url: str = DEFAULT_SBP_URL,
+                 on_webhook: WebhookSink | None = None,
                  now: Callable[[], datetime] = _utcnow, webhook_tolerance: int = 300) -> None:
         if not webhook_secret:
             raise ValueError("SANDBOX_WEBHOOK_SECRET is required for the sandbox provider")
         self.store = store
         self.webhook_secret = webhook_secret
         self.form_url = form_url
+        self.sbp_url = sbp_url
         self.on_webhook = on_webhook
         self.now = now
         self.webhook_tolerance = webhook_tolerance
@@ -129,12 +143,15 @@ class SandboxProvider(PaymentProvider):
 
     def create_payment(self, *, payment_id: str, amount_kopecks: int, description: str,
                        customer_ref: str | None, save_card: bool, saved_card_ref: str | None,
-                       idempotency_key: str, metadata: dict[str, str]) -> ProviderIntent:
-        """A payment awaiting the card form, or an automatic one charged to the saved card."""
-        check_create_args(amount_kopecks, customer_ref, save_card, saved_card_ref)
+                       idempotency_key: str, metadata: dict[str, str], method: Method = "card",
+                       receipt: dict[str, Any] | None = None) -> ProviderIntent:
+        """A payment awaiting the card form (or, by СБП, the "bank app"), or an automatic one
+        charged to the saved card."""
+        check_create_args(amount_kopecks, customer_ref, save_card, saved_card_ref, method,
+                          self.methods)
         params = {"payment_id": payment_id, "amount": amount_kopecks, "description": description,
                   "customer": customer_ref, "save_card": save_card, "saved_card": saved_card_ref,
-                  "metadata": metadata}
+                  "metadata": metadata, "method": method, "receipt": receipt}
         fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         ref = _derived_ref("pi", idempotency_key)
         existing = self.store.get(ref)
@@ -150,9 +167,9 @@ class SandboxProvider(PaymentProvider):
             "id": ref, "fingerprint": fingerprint, "amount": amount_kopecks, "currency": CURRENCY,
             "description": description, "customer": customer_ref,
             "metadata": {**metadata, "payment_id": payment_id}, "save_card": save_card,
-            "status": "awaiting_card", "card": None, "card_saved": False,
-            "failure_reason": None, "failure_message": None, "refunded": 0,
-            "created": self.now().isoformat(),
+            "status": "awaiting_sbp" if method == "sbp" else "awaiting_card", "card": None,
+            "card_saved": False, "failure_reason": None, "failure_message": None, "refunded": 0,
+            "created": self.now().isoformat(), "method": method, "receipt": receipt is not None,
         }
         if card is None:
             self.store.put(ref, payment)
@@ -170,8 +187,9 @@ class SandboxProvider(PaymentProvider):
         """The payment as the sandbox has it."""
         return self._view(self._load(provider_ref, "pi", "payment"))
 
-    def refund(self, provider_ref: str, amount_kopecks: int, idempotency_key: str) -> ProviderRefund:
-        """Refund at once (the sandbox has no bank to wait for)."""
+    def refund(self, provider_ref: str, amount_kopecks: int, idempotency_key: str,
+               receipt: dict[str, Any] | None = None) -> ProviderRefund:
+        """Refund at once (the sandbox has no bank to wait for), its receipt registered."""
         check_amount(amount_kopecks)
         refund_ref = _derived_ref("re", idempotency_key)
         refund = self.store.get(refund_ref)
@@ -190,13 +208,17 @@ class SandboxProvider(PaymentProvider):
                                 "refunded", "amount_too_large")
         refund = {"id": refund_ref, "payment": provider_ref, "amount": amount_kopecks,
                   "currency": payment["currency"], "status": "succeeded",
-                  "created": self.now().isoformat()}
+                  "created": self.now().isoformat(), "receipt": receipt is not None}
         # The refund first: a crash before the payment is updated cannot refund twice on retry.
         self.store.put(refund_ref, refund)
         payment["refunded"] += amount_kopecks
         self.store.put(provider_ref, payment)
         self._announce(PAYMENT_REFUNDED, payment)
         return _refund_view(refund)
+
+    def retrieve_refund(self, refund_ref: str) -> ProviderRefund | None:
+        """The refund as the sandbox has it."""
+        return _refund_view(self._load(refund_ref, "re", "refund"))
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         """Check ``Sandbox-Signature`` (HMAC and age) and read the event."""
@@ -269,6 +291,20 @@ class SandboxProvider(PaymentProvider):
             self._succeed(payment, self._load(payment["card"]["ref"], "pm", "card"))
         else:
             _fail(payment, "authentication_failed", "Неверный код подтверждения 3-D Secure")
+        return self._save_and_announce(payment)
+
+    def approve_sbp(self, provider_ref: str, approve: bool) -> ProviderIntent:
+        """The customer, in the sandbox's "bank app", confirms the СБП payment (paid) or
+        declines it (canceled)."""
+        payment = self._load(provider_ref, "pi", "payment")
+        if payment["status"] != "awaiting_sbp":
+            raise ProviderError("Оплата через СБП уже завершена или отменена: подтверждать "
+                                "нечего", UNEXPECTED_STATE)
+        if approve:
+            payment["status"] = "succeeded"
+        else:
+            payment.update(status="canceled", failure_reason="canceled_by_customer",
+                           failure_message="Оплата отменена в приложении банка")
         return self._save_and_announce(payment)
 
     # -- internals -------------------------------------------------------------------------
@@ -372,7 +408,10 @@ class SandboxProvider(PaymentProvider):
             failure_reason=payment["failure_reason"], failure_message=payment["failure_message"],
             payment_method_ref=card.ref if card else None, card=card,
             card_saved=payment["card_saved"], refunded_kopecks=payment["refunded"],
-            metadata=dict(payment["metadata"]))
+            metadata=dict(payment["metadata"]), method=payment.get("method", "card"),
+            sbp_url=self.sbp_url.format(ref=ref) if raw == "awaiting_sbp" else None,
+            receipt_status=(_RECEIPT_STATUSES.get(raw, "pending") if payment.get("receipt")
+                            else None))
 
 
 def luhn_valid(number: str) -> bool:
@@ -396,7 +435,8 @@ def _card_summary(card: dict[str, Any]) -> dict[str, Any]:
 def _refund_view(refund: dict[str, Any]) -> ProviderRefund:
     return ProviderRefund(refund_ref=refund["id"], provider_ref=refund["payment"],
                           amount_kopecks=refund["amount"], currency=refund["currency"],
-                          status=cast(RefundStatus, refund["status"]))
+                          status=cast(RefundStatus, refund["status"]),
+                          receipt_status="succeeded" if refund.get("receipt") else None)
 
 
 def _derived_ref(prefix: str, key: str) -> str:

@@ -19,7 +19,8 @@ import stripe
 
 from services.payments.providers.base import (
     CURRENCY, IGNORED, PAYMENT_CANCELED, PAYMENT_FAILED, PAYMENT_PENDING, PAYMENT_REFUNDED,
-    PAYMENT_REQUIRES_ACTION, PAYMENT_SUCCEEDED, CardRef, NextAction, NotFound, PaymentProvider,
+    PAYMENT_REQUIRES_ACTION, PAYMENT_SUCCEEDED, CardRef, Method, NextAction, NotFound,
+    PaymentProvider,
     PaymentStatus, ProviderError, ProviderEvent, ProviderIntent, ProviderRefund,
     ProviderUnavailable, RefundStatus, SignatureInvalid, check_amount, check_create_args,
     event_from_intent, header)
@@ -81,9 +82,12 @@ class StripeProvider(PaymentProvider):
 
     def create_payment(self, *, payment_id: str, amount_kopecks: int, description: str,
                        customer_ref: str | None, save_card: bool, saved_card_ref: str | None,
-                       idempotency_key: str, metadata: dict[str, str]) -> ProviderIntent:
-        """A PaymentIntent in RUB; see :meth:`PaymentProvider.create_payment`."""
-        check_create_args(amount_kopecks, customer_ref, save_card, saved_card_ref)
+                       idempotency_key: str, metadata: dict[str, str], method: Method = "card",
+                       receipt: dict[str, Any] | None = None) -> ProviderIntent:
+        """A PaymentIntent in RUB; see :meth:`PaymentProvider.create_payment`. Cards only;
+        Stripe issues no 54-ФЗ receipts, so ``receipt`` is not sent."""
+        check_create_args(amount_kopecks, customer_ref, save_card, saved_card_ref, method,
+                          self.methods)
         params: dict[str, Any] = {
             "amount": amount_kopecks, "currency": CURRENCY.lower(), "description": description,
             "payment_method_types": ["card"], "expand": _EXPAND,
@@ -112,7 +116,8 @@ class StripeProvider(PaymentProvider):
             intent = self.client.v1.payment_intents.retrieve(provider_ref, {"expand": _EXPAND})
         return _intent(intent.to_dict())
 
-    def refund(self, provider_ref: str, amount_kopecks: int, idempotency_key: str) -> ProviderRefund:
+    def refund(self, provider_ref: str, amount_kopecks: int, idempotency_key: str,
+               receipt: dict[str, Any] | None = None) -> ProviderRefund:
         """A Refund of ``amount_kopecks`` from the PaymentIntent's charge."""
         check_amount(amount_kopecks)
         with _translated():

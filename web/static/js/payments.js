@@ -1,5 +1,6 @@
-// «Оплата»: the total follows the ticked parts and their amounts; card fields are grouped
-// as printed on the card. The pages work without this file.
+// «Оплата»: the total follows the ticked parts and their amounts; the card's choices hide
+// while СБП is chosen; card fields are grouped as printed on the card. The pages work
+// without this file.
 (function () {
   "use strict";
 
@@ -45,6 +46,18 @@
         window.setTimeout(function () { if (button) { button.disabled = true; } }, 0);
       });
       recount(form);
+    }
+
+    // СБП needs no card: the card's choices step aside while it is chosen.
+    var methods = document.querySelector("[data-pay-methods]");
+    var cardOptions = document.querySelector("[data-pay-card-options]");
+    if (methods && cardOptions) {
+      var showCardOptions = function () {
+        var sbp = methods.querySelector("[data-pay-method][value=sbp]");
+        cardOptions.hidden = Boolean(sbp && sbp.checked);
+      };
+      methods.addEventListener("change", showCardOptions);
+      showCardOptions();
     }
 
     var number = document.querySelector("[data-card-number]");

@@ -14,40 +14,9 @@ from typing import Any, Iterable
 
 from marshmallow import ValidationError, fields, validate
 
-INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+from shared.error_texts import FIELD_MESSAGES, SCHEMA_MESSAGES
 
-# Field messages by marshmallow field class; a class's own dict wins over its bases'.
-FIELD_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
-    fields.Field: {
-        "required": "Обязательное поле",
-        "null": "Поле не может быть пустым (null)",
-        "validator_failed": "Недопустимое значение",
-    },
-    fields.String: {"invalid": "Должно быть строкой",
-                    "invalid_utf8": "Должно быть строкой в кодировке UTF-8"},
-    fields.Number: {"invalid": "Должно быть числом", "too_large": "Слишком большое число"},
-    fields.Integer: {"invalid": "Должно быть целым числом"},
-    fields.Float: {"special": "Должно быть конечным числом"},
-    fields.Decimal: {"special": "Должно быть конечным числом"},
-    fields.Boolean: {"invalid": "Должно быть логическим значением (true или false)"},
-    fields.List: {"invalid": "Должно быть списком"},
-    fields.Tuple: {"invalid": "Должно быть списком"},
-    fields.Nested: {"type": "Должно быть JSON-объектом"},
-    fields.Mapping: {"invalid": "Должно быть JSON-объектом"},
-    fields.DateTime: {"invalid": "Должно быть датой и временем ISO 8601",
-                      "invalid_awareness": "Неверное указание часового пояса",
-                      "format": "Дату и время нельзя записать в этом формате"},
-    fields.Date: {"invalid": "Должно быть датой ГГГГ-ММ-ДД",
-                  "format": "Дату нельзя записать в этом формате"},
-    fields.Time: {"invalid": "Должно быть временем ЧЧ:ММ"},
-    fields.TimeDelta: {"invalid": "Должно быть промежутком времени"},
-    fields.Email: {"invalid": "Неверный адрес электронной почты"},
-    fields.URL: {"invalid": "Неверная ссылка (URL)"},
-    fields.UUID: {"invalid_uuid": "Должно быть идентификатором UUID"},
-    fields.Enum: {"unknown": "Допустимые значения: {choices}"},
-}
-# Schema-level messages (a gateway schema's ``error_messages``).
-SCHEMA_MESSAGES = {"unknown": "Неизвестное поле", "type": "Должно быть JSON-объектом"}
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 
 # The gateway's HTTP errors that no service answers.
 HTTP_MESSAGES = {
@@ -146,6 +115,26 @@ def _russify_validator(v: Any, unit: str) -> None:
     elif isinstance(v, (validate.Equal, validate.NoneOf, validate.ContainsOnly)) and \
             v.error == type(v).default_message:
         v.error = "Недопустимое значение"
+
+
+NUL_TEXT = "Недопустимый символ NUL (\\u0000)"
+
+
+def nul_fields(data: dict[str, Any]) -> dict[str, str]:
+    """{field: NUL_TEXT} for each top-level field holding a NUL character anywhere inside:
+    PostgreSQL stores no NUL in text (psycopg2 raises ValueError, a 500), none means one."""
+    return {str(name): NUL_TEXT for name, value in data.items()
+            if "\x00" in str(name) or _has_nul(value)}
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def field_details(messages: Any) -> dict[str, str]:

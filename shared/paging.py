@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Any, Callable, Sequence, TypeVar
 
 from shared.errors import ValidationFailed
@@ -59,6 +60,18 @@ def decode(cursor: object, kinds: Sequence[type]) -> list[Any] | None:
                                {"cursor": "Неверный курсор"}) from None
 
 
+def moment(part: str) -> datetime:
+    """A cursor's time part (``isoformat()`` of an aware datetime), else the cursor error."""
+    try:
+        value = datetime.fromisoformat(part)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ValidationFailed("Неверный курсор страницы: возьмите next из прошлого ответа",
+                               {"cursor": "Неверный курсор"})
+    return value
+
+
 def page(rows: Sequence[T], limit: int, view: Callable[[T], Any],
          key: Callable[[T], Sequence[Any]]) -> dict[str, Any]:
     """``rows``: up to ``limit + 1`` in order (one more tells that a next page exists)."""
@@ -66,3 +79,18 @@ def page(rows: Sequence[T], limit: int, view: Callable[[T], Any],
     more = len(rows) > limit
     return {"items": [view(row) for row in shown],
             "next": encode(key(shown[-1])) if more and shown else None}
+
+
+def of_list(items: Sequence[T], cursor: object, limit: object, key: Callable[[T], Sequence[Any]],
+            kinds: Sequence[type], view: Callable[[T], Any] = lambda item: item,
+            newest_first: bool = False) -> dict[str, Any]:
+    """A page of a short list computed whole in memory (a few hundred items at most),
+    ``items`` already in order: ascending by ``key``, or descending if ``newest_first``.
+    Keyset as in the database: the page starts after the cursor's key, wherever the list
+    has grown meanwhile."""
+    size = limit_of(limit)
+    after = decode(cursor, kinds)
+    if after is not None:
+        items = [item for item in items
+                 if (list(key(item)) < after if newest_first else list(key(item)) > after)]
+    return page(items[:size + 1], size, view, key)

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LONG = {"tests/e2e": 5.0, "tests/unit": 1.5, "tests/integration/test_registration.py": 1.2,
         "tests/integration/test_readings.py": 1.2, "tests/integration/test_accounts.py": 1.0,
         "tests/integration/test_idempotency.py": 0.8, "tests/integration/test_identity_data.py": 0.8,
-        "tests/integration/test_payments.py": 0.7, "tests/deploy": 0.7}
+        "tests/integration/test_payments.py": 0.7, "tests/deploy": 0.7,
+        "tests/integration/test_fuzz.py": 0.9}
 
 
 @dataclass

@@ -22,15 +22,19 @@ class ApiError(Exception):
     message: str
     fields: dict[str, str] = field(default_factory=dict)
     retry_after: int | None = None
+    # the reason of each field as the service said it ("expired"), for the code to compare
+    field_codes: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
 
     def field_messages(self) -> dict[str, str]:
-        """A Russian message per named field: the field's own detail when it is written for
-        a person (Russian), else the error's message, which always is."""
+        """A Russian message per named field: the field's own detail when the service wrote
+        it for a person (Russian), else the error's message (which says more than the words
+        the API gives a code such as "wrong")."""
+        raised = {name: self.field_codes.get(name, detail) for name, detail in self.fields.items()}
         return {name: detail if _CYRILLIC.search(detail or "") else self.message
-                for name, detail in self.fields.items()}
+                for name, detail in raised.items()}
 
 
 @dataclass
@@ -94,7 +98,8 @@ def _error_of(response: requests.Response) -> ApiError:
         retry = body.get("retry_after")
         return ApiError(response.status_code, str(body.get("code") or "error"),
                         str(body.get("message") or ""), dict(body.get("fields") or {}),
-                        int(retry) if retry is not None else None)
+                        int(retry) if retry is not None else None,
+                        dict(body.get("field_codes") or {}))
     except (ValueError, KeyError, TypeError, AttributeError):
         return ApiError(response.status_code, "error", _GENERIC.get(
             response.status_code, "Не удалось выполнить запрос, попробуйте ещё раз"))

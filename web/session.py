@@ -130,7 +130,7 @@ def call(method: str, path: str, **kwargs: Any) -> Any:
     try:
         return api().call(method, path, token=session["auth"]["access"], headers=headers, **kwargs)
     except ApiError as exc:
-        if exc.status != 401 or exc.fields.get("authorization") == "missing Bearer token":
+        if exc.status != 401 or exc.field_codes.get("authorization") == "missing Bearer token":
             raise
     _renew()
     return api().call(method, path, token=session["auth"]["access"], headers=headers, **kwargs)

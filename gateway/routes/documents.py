@@ -1,6 +1,7 @@
 """Routes of the documents service: РАЗДЕЛ «ДОКУМЕНТЫ» (bills as PDF, «Документы для соц.
 нормы») and the operators' review of the documents."""
 from gateway.routes import Route
+from gateway.schemas import Paged
 from gateway.schemas import documents as s
 from gateway.schemas.answers import documents as a
 
@@ -11,8 +12,9 @@ STAFF = ("operator", "admin")
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", ACCOUNT + "/bills", "documents.bills",
-          "Квитанции лицевого счёта: периоды с начислением, новые сверху", auth=True,
-          tag="documents", errors=(401, 403, 404), response=a.Bill(many=True)),
+          "Квитанции лицевого счёта: периоды с начислением, новые сверху, постранично",
+          Paged, auth=True, source="query", tag="documents", errors=(400, 401, 403, 404, 422),
+          response=a.BillPage),
     Route("GET", ACCOUNT + "/bills/<period>", "documents.bill",
           "Сформировать квитанцию за период (ГГГГ-ММ): PDF с QR-кодом для оплаты", auth=True,
           download=True, tag="documents", errors=(401, 403, 404, 409, 422)),
@@ -21,8 +23,9 @@ ROUTES: tuple[Route, ...] = (
           "которые они подтверждают", tag="documents", errors=(),
           response=a.DocumentType(many=True)),
     Route("GET", ACCOUNT + "/documents", "documents.my_documents",
-          "Документы для соц. нормы по лицевому счёту: статус и причина отказа", auth=True,
-          tag="documents", errors=(401, 403, 404), response=a.Document(many=True)),
+          "Документы для соц. нормы по лицевому счёту: статус и причина отказа, новые сверху, "
+          "постранично", Paged, auth=True, source="query", tag="documents",
+          errors=(400, 401, 403, 404, 422), response=a.DocumentPage),
     Route("POST", ACCOUNT + "/documents", "documents.upload_document",
           "Подать документ: тип и файл (JPEG, PNG или PDF)", s.Upload, 201, auth=True,
           upload=True, tag="documents", errors=(400, 401, 403, 404, 413, 422), idempotent=True,

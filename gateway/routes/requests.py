@@ -1,6 +1,7 @@
 """Routes of the requests service: РАЗДЕЛ «УСЛУГИ» (customers), the queue (operators), the
 catalogue of works (admins)."""
 from gateway.routes import Route
+from gateway.schemas import Paged
 from gateway.schemas import requests as s
 from gateway.schemas.answers import requests as a
 
@@ -18,14 +19,20 @@ ROUTES: tuple[Route, ...] = (
           tag="requests", errors=(400, 401, 403, 404, 413, 422), idempotent=True,
           response=a.RequestDetail),
     Route("GET", "/requests", "requests.my_requests",
-          "Мои заявки: статус, непрочитанные ответы", auth=True, tag="requests",
-          errors=(401,), response=a.RequestSummary(many=True)),
+          "Мои заявки: статус, непрочитанные ответы; новые сверху, постранично", Paged,
+          auth=True, source="query", tag="requests", errors=(400, 401, 422),
+          response=a.RequestPage),
     Route("GET", "/requests/counts", "requests.my_counts",
           "Для шапки: открытые заявки и непрочитанные ответы", auth=True, tag="requests",
           errors=(401,), response=a.Counts),
     Route("GET", REQUEST, "requests.get",
-          "Заявка: история статусов и переписка (ответы отмечаются прочитанными)", auth=True,
-          tag="requests", errors=(401, 404), response=a.RequestDetail),
+          "Заявка: история статусов и последние 20 сообщений переписки (ответы отмечаются "
+          "прочитанными)", auth=True, tag="requests", errors=(401, 404),
+          response=a.RequestDetail),
+    Route("GET", REQUEST + "/messages", "requests.messages",
+          "Переписка по заявке постранично, старые сверху: next — более поздние сообщения, "
+          "earlier — более ранние", Paged, auth=True, source="query", tag="requests",
+          errors=(400, 401, 404, 422), response=a.MessagePage),
     Route("POST", REQUEST + "/cancel", "requests.cancel",
           "Отменить заявку (пока не назначена дата работ)", s.Cancel, auth=True,
           tag="requests", errors=(400, 401, 404, 409, 422), response=a.RequestDetail),
@@ -46,6 +53,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", OPERATOR, "requests.operator_view",
           "Заявка глазами оператора (сообщения клиента отмечаются прочитанными)", auth=True,
           roles=STAFF, tag="operator", errors=(401, 403, 404), response=a.StaffRequestDetail),
+    Route("GET", OPERATOR + "/messages", "requests.operator_messages",
+          "Переписка по заявке (оператор) постранично, старые сверху: next — более поздние, "
+          "earlier — более ранние", Paged, auth=True, roles=STAFF, source="query",
+          tag="operator", errors=(400, 401, 403, 404, 422), response=a.MessagePage),
     Route("POST", OPERATOR + "/assign", "requests.assign",
           "Назначить исполнителя (себя или другого оператора)", s.Assign, auth=True,
           roles=STAFF, tag="operator", errors=(400, 401, 403, 404, 409, 422),

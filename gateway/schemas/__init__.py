@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from gateway.messages import SCHEMA_MESSAGES, russify_field
+from gateway.messages import russify_field
+from shared.error_texts import SCHEMA_MESSAGES
 
 
 def Text(**kwargs: object) -> fields.String:  # noqa: N802 (reads like a field class)
@@ -44,7 +45,11 @@ class Error(Schema):
     code = fields.String(required=True, metadata={"example": "validation_failed"})
     message = fields.String(required=True)
     field_errors = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields",
-                               metadata={"description": "Field name → what is wrong with it"})
+                               metadata={"description": "Поле → что с ним не так (по-русски, "
+                                                        "для человека)"})
+    field_codes = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Поле → код причины, как его сказал сервис (для программ: "
+                       "\"expired\", \"unknown or used\"…), у каждого поля из fields"})
     retry_after = fields.Integer(metadata={"description": "Seconds to wait (429, 423)"})
     request_id = fields.String()
 

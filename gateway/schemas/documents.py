@@ -2,7 +2,7 @@
 the tariff tiers, the operators' review)."""
 from marshmallow import fields, validate
 
-from gateway.schemas import Strict, Text
+from gateway.schemas import Paged, Strict, Text
 
 
 class Upload(Strict):
@@ -14,12 +14,10 @@ class Upload(Strict):
                        "до DOCUMENT_MAX_BYTES"})
 
 
-class Pending(Strict):
+class Pending(Paged):
     status = Text(metadata={"description": "submitted, under_review, accepted, rejected, "
                                            "withdrawn; по умолчанию — ждущие решения"})
     branch = Text(metadata={"description": "Код филиала"})
-    page = fields.Integer(validate=validate.Range(min=1))
-    per_page = fields.Integer(validate=validate.Range(min=1, max=100))
 
 
 class Review(Strict):

@@ -2,7 +2,7 @@
 catalogue). Dates and money travel as strings: the service parses and checks them."""
 from marshmallow import fields, validate
 
-from gateway.schemas import Strict, Text
+from gateway.schemas import Paged, Strict, Text
 
 
 class Attachment(Strict):
@@ -59,15 +59,13 @@ class Assign(Strict):
         "description": "Кому назначить (id оператора); без него — себе"})
 
 
-class Queue(Strict):
+class Queue(Paged):
     status = Text(metadata={"description": "new, accepted, scheduled, done, cancelled, rejected"})
     work = Text(metadata={"description": "Код услуги"})
     branch = Text(metadata={"description": "Код филиала"})
     date_from = Text(metadata={"description": "Создана не раньше (YYYY-MM-DD)"})
     date_to = Text(metadata={"description": "Создана не позже (YYYY-MM-DD)"})
     assignee = Text(metadata={"description": "me, none или id оператора"})
-    after_id = fields.Integer(metadata={"description": "Следующая страница: next_after_id"})
-    limit = fields.Integer(validate=validate.Range(min=1, max=100))
 
 
 class WorkFields(Strict):

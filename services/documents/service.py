@@ -15,6 +15,7 @@ from services.documents.domain.submissions import Submissions
 from services.documents.models import (AccountGrant, AccountGrantsLoad, Document, Outbox,
                                        PaperlessSubscriber, ProcessedEvent)
 from services.documents.models import IdempotencyKey
+from shared import paging
 from shared.blocking import offload
 from shared.clock import ClockProvider
 from shared.consumers import reliable_event_handler
@@ -82,13 +83,17 @@ class DocumentsService(GrantsMixin, ServiceBase):
     # ---- bills ---------------------------------------------------------------------------
 
     @rpc
-    def bills(self, account_id: Any) -> list[dict[str, Any]]:
+    def bills(self, account_id: Any, cursor: Any = None, limit: Any = None) -> dict[str, Any]:
         """The Документы tab: the account's billed periods, newest first, each a bill to
-        form and download."""
+        form and download; a page at a time (shared/paging.py)."""
         access = self._account(account_id)
         periods = self.payments.billed_periods(number=access["number"], branch=access["branch"])
-        return [{**p, "title": bills.period_title(p["period"]),
-                 "filename": bills.filename(access["number"], p["period"])} for p in periods]
+        # a few hundred months at most: paged here rather than in payments
+        return paging.of_list(periods, cursor, limit, lambda p: [p["period"]], (str,),
+                              lambda p: {**p, "title": bills.period_title(p["period"]),
+                                         "filename": bills.filename(access["number"],
+                                                                    p["period"])},
+                              newest_first=True)
 
     @rpc
     def bill(self, account_id: Any, period: Any) -> dict[str, Any]:
@@ -126,9 +131,12 @@ class DocumentsService(GrantsMixin, ServiceBase):
                                        filename, content_base64)
 
     @rpc
-    def my_documents(self, account_id: Any) -> list[dict[str, Any]]:
-        """The account's documents with their status (and the reason of a rejection)."""
-        return self.submissions.of_account(self._account(account_id)["account_id"])
+    def my_documents(self, account_id: Any, cursor: Any = None, limit: Any = None
+                     ) -> dict[str, Any]:
+        """The account's documents with their status (and the reason of a rejection),
+        newest first, a page at a time (shared/paging.py)."""
+        return self.submissions.of_account(self._account(account_id)["account_id"], cursor,
+                                           limit)
 
     @rpc
     def withdraw_document(self, document_id: Any) -> dict[str, Any]:
@@ -145,11 +153,12 @@ class DocumentsService(GrantsMixin, ServiceBase):
     # ---- operators -----------------------------------------------------------------------
 
     @rpc
-    def pending_documents(self, status: Any = None, branch: Any = None, page: Any = None,
-                          per_page: Any = None) -> dict[str, Any]:
-        """Operators: the documents waiting for a decision (or of ``status``), oldest first."""
+    def pending_documents(self, status: Any = None, branch: Any = None, cursor: Any = None,
+                          limit: Any = None) -> dict[str, Any]:
+        """Operators: the documents waiting for a decision (or of ``status``), oldest first,
+        a page at a time (shared/paging.py) with the ``total``."""
         self.request.principal(*STAFF)
-        return self.submissions.pending(status, branch, page, per_page)
+        return self.submissions.pending(status, branch, cursor, limit)
 
     @rpc
     def operator_document(self, document_id: Any) -> dict[str, Any]:

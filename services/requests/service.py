@@ -100,14 +100,22 @@ class RequestsService(GrantsMixin, ServiceBase):
             branch_codes=lambda: {b["code"] for b in self.accounts.branches()["branches"]})
 
     @rpc
-    def my_requests(self) -> list[dict[str, Any]]:
-        """The caller's requests with status and unread replies, newest first."""
-        return self.orders.mine(self._me())
+    def my_requests(self, cursor: Any = None, limit: Any = None) -> dict[str, Any]:
+        """The caller's requests with status and unread replies, newest first, a page at a
+        time (shared/paging.py)."""
+        return self.orders.mine(self._me(), cursor, limit)
 
     @rpc
     def get(self, request_id: Any) -> dict[str, Any]:
         """One of the caller's requests: timeline and conversation (replies become read)."""
         return self.orders.view_own(self._me(), request_id)
+
+    @rpc
+    def messages(self, request_id: Any, cursor: Any = None, limit: Any = None
+                 ) -> dict[str, Any]:
+        """The conversation of one of the caller's requests, oldest first, a page at a time
+        (``next`` to later messages, ``earlier`` to earlier ones)."""
+        return self.orders.conversation_own(self._me(), request_id, cursor, limit)
 
     @rpc
     def cancel(self, request_id: Any, reason: Any = None) -> dict[str, Any]:
@@ -140,12 +148,13 @@ class RequestsService(GrantsMixin, ServiceBase):
     @rpc
     def queue(self, status: Any = None, work: Any = None, branch: Any = None,
               date_from: Any = None, date_to: Any = None, assignee: Any = None,
-              after_id: Any = None, limit: Any = 50) -> dict[str, Any]:
-        """Operators: the queue, oldest first, with filters."""
+              cursor: Any = None, limit: Any = None) -> dict[str, Any]:
+        """Operators: the queue, oldest first, with filters, a page at a time
+        (shared/paging.py)."""
         me, orders = self._staff()
         return orders.queue(me, {
             "status": status, "work": work, "branch": branch, "date_from": date_from,
-            "date_to": date_to, "assignee": assignee, "after_id": after_id, "limit": limit})
+            "date_to": date_to, "assignee": assignee, "cursor": cursor, "limit": limit})
 
     @rpc
     def staff(self) -> list[dict[str, Any]]:
@@ -156,6 +165,12 @@ class RequestsService(GrantsMixin, ServiceBase):
     def operator_view(self, request_id: Any) -> dict[str, Any]:
         """Operators: one request (the customer's messages become read)."""
         return self._staff()[1].view_any(request_id)
+
+    @rpc
+    def operator_messages(self, request_id: Any, cursor: Any = None, limit: Any = None
+                          ) -> dict[str, Any]:
+        """Operators: a request's conversation, oldest first, a page at a time."""
+        return self._staff()[1].conversation_any(request_id, cursor, limit)
 
     @rpc
     def assign(self, request_id: Any, operator_id: Any = None) -> dict[str, Any]:

@@ -215,7 +215,7 @@ def test_the_operator_reviews_documents(page: Page, stack: Stack, customer: dict
     expect(page).to_have_url(re.compile(r"branch=mostovskoy"))
     # Oldest first, by pages: ours are the newest, on the last page.
     while page.get_by_role("button", name=f"Открыть документ № {copy['id']}").count() == 0:
-        page.get_by_role("link", name="Следующая →").click()
+        page.get_by_role("link", name="Следующие документы →").click()
 
     # The picture opens inline; rejecting needs a reason, told by its field.
     page.get_by_role("button", name=f"Открыть документ № {copy['id']}").click()
@@ -244,7 +244,7 @@ def test_the_operator_reviews_documents(page: Page, stack: Stack, customer: dict
     expect(page.get_by_role("status")).to_contain_text("Документ принят")
 
     mine = {d["id"]: d for d in stack.api("GET", f"/accounts/{account_id}/documents",
-                                          fresh_token(stack, customer)).json()}
+                                          fresh_token(stack, customer)).json()["items"]}
     assert (mine[copy["id"]]["status"], mine[copy["id"]]["reason"]) == (
         "rejected", "Копия нечитаема, загрузите скан чётче")
     assert (mine[passport["id"]]["status"], mine[passport["id"]]["tariff_category"]) == (

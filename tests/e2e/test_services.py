@@ -145,6 +145,20 @@ def test_operator_replies_the_customer_reads_and_answers_then_cancels(
     # once read, the reply is no longer new
     expect(page.get_by_test_id("conversation").get_by_text("Новое")).to_have_count(0)
 
+    # a long conversation shows the latest 20; «Ранее» steps back to the order's text
+    for n in range(18):
+        more = stack.api("POST", f"/operator/requests/{number}/messages", token,
+                         json={"text": f"Уточнение {n + 1}"})
+        assert more.status_code == 201, more.text
+    page.reload()
+    expect(chat).not_to_contain_text("Счётчик не крутится, нужна замена.")
+    expect(chat).to_contain_text("Уточнение 18")
+    page.get_by_test_id("chat-earlier").click()
+    expect(chat).to_contain_text("Счётчик не крутится, нужна замена.")
+    expect(page.get_by_test_id("chat-earlier")).to_have_count(0)
+    page.get_by_test_id("chat-latest").click()
+    expect(chat).to_contain_text("Уточнение 18")
+
     # «Отменить заявку» while no date is set
     page.get_by_text("Отменить заявку", exact=True).first.click()
     page.get_by_label("Причина отмены (необязательно)").fill("Починил сам.")

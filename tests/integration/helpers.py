@@ -82,3 +82,40 @@ def staff(sys: System, role: str = "operator") -> dict[str, Any]:
     response = login(sys, email=email)
     assert response.status_code == 200, response.json
     return response.json
+
+
+def all_items(sys: System, path: str, headers: dict[str, str], limit: int = 100,
+              **query: Any) -> list[dict[str, Any]]:
+    """Every item of a paged list (README «Списки»), page after page by ``next``; each page
+    at most ``limit`` long and no item twice."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(1000):
+        answer = sys.client.get(path, headers=headers, query_string={
+            **query, "limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert answer.status_code == 200, answer.json
+        assert set(answer.json) >= {"items", "next"} and len(answer.json["items"]) <= limit
+        items += answer.json["items"]
+        cursor = answer.json["next"]
+        if cursor is None:
+            break
+        assert answer.json["items"], "a page with a next is never empty"
+    keys = [item.get("id", item.get("period")) for item in items]
+    assert len(keys) == len(set(keys)), f"an item repeated across pages: {keys}"
+    return items
+
+
+def assert_paged(sys: System, path: str, headers: dict[str, str], at_least: int,
+                 **query: Any) -> list[dict[str, Any]]:
+    """The list at ``path`` pages as the convention says: pages of one item reach the same
+    items, in the same order, as one big page; a mangled cursor or limit is a 400/422
+    naming its field in Russian."""
+    whole = all_items(sys, path, headers, **query)
+    assert len(whole) >= at_least
+    assert all_items(sys, path, headers, limit=1, **query) == whole
+    for bad in ({"cursor": "не-курсор"}, {"limit": 0}, {"limit": 101}):
+        refused = sys.client.get(path, headers=headers, query_string={**query, **bad})
+        assert refused.status_code in (400, 422), refused.json
+        (name,) = bad
+        assert any("а" <= ch <= "я" for ch in error(refused)["fields"][name].lower())
+    return whole

@@ -77,19 +77,19 @@ def test_malformed_requests_name_the_field(sys, customer, body, status, field, r
     assert response.status_code == status
     assert field in error(response)["fields"]
     if reason:
-        assert error(response)["fields"][field] == reason
+        assert error(response)["field_codes"][field] == reason
 
 
 def test_not_found_wrong_proof_already_linked(sys, customer):
     number = post_account(sys)
     missing = link(sys, customer, number, branch="anapa")
-    assert missing.status_code == 404 and error(missing)["fields"] == {
+    assert missing.status_code == 404 and error(missing)["field_codes"] == {
         "number": "not found in this branch"}
     wrong = link(sys, customer, number, proof="9999")
-    assert wrong.status_code == 422 and error(wrong)["fields"] == {"proof": "does not match"}
+    assert wrong.status_code == 422 and error(wrong)["field_codes"] == {"proof": "does not match"}
     assert link(sys, customer, number).status_code == 201
     again = link(sys, customer, number)
-    assert again.status_code == 409 and error(again)["fields"] == {"number": "already linked"}
+    assert again.status_code == 409 and error(again)["field_codes"] == {"number": "already linked"}
 
 
 def test_guessing_is_rate_limited(sys, customer):
@@ -153,7 +153,7 @@ def test_paperless_needs_a_confirmed_email_and_tells_billing(sys, customer):
     account_id = link(sys, customer, number).json["id"]
     refused = sys.client.put(f"{API}/accounts/{account_id}/paperless", headers=bearer(customer),
                              json={"paperless": True})
-    assert refused.status_code == 422 and error(refused)["fields"] == {
+    assert refused.status_code == 422 and error(refused)["field_codes"] == {
         "paperless": "no confirmed e-mail"}
 
     by_email = register_by_email(sys, f"bills{account_id}@example.ru")
@@ -209,7 +209,7 @@ def test_grant_to_an_unknown_contact_is_404(sys, customer):
     account_id = link(sys, customer, post_account(sys)).json["id"]
     response = sys.client.post(f"{API}/accounts/{account_id}/trusted", headers=bearer(customer),
                                json={"email": "nobody-here@example.ru"})
-    assert response.status_code == 404 and error(response)["fields"] == {"email": "no such user"}
+    assert response.status_code == 404 and error(response)["field_codes"] == {"email": "no such user"}
 
 
 def test_contract_request_is_stored_and_announced(sys, customer):
@@ -222,7 +222,7 @@ def test_contract_request_is_stored_and_announced(sys, customer):
     tap.close()
     missing = sys.client.post(f"{API}/contract-requests", headers=bearer(customer), json={
         "branch": "krasnodar", "full_name": " ", "address": "г. Краснодар"})
-    assert missing.status_code == 422 and error(missing)["fields"] == {"full_name": "required"}
+    assert missing.status_code == 422 and error(missing)["field_codes"] == {"full_name": "required"}
 
 
 def test_ownership_rule_other_services_ask(sys, customer):

@@ -72,7 +72,7 @@ def test_the_example_client_hears_a_reading_once_and_charges_it(sys, in_window, 
             == "786.45")
         until("readings hearing billing's acceptance", lambda: sys.client.get(
             f"/api/v1/accounts/{account_id}/readings", headers=bearer(tokens)
-        ).json[0]["readings"][0]["status"] == "accepted")
+        ).json["items"][0]["status"] == "accepted")
         time.sleep(0.5)
         billing_tap.drain()
         answers = [e["type"] for e in billing_tap.received if e["payload"].get("number") == number

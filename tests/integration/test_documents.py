@@ -21,8 +21,9 @@ from sqlalchemy import create_engine, text
 from services.documents.domain import payment_qr
 from services.documents.domain.bill import MONTHS
 from shared.contracts.__main__ import all_schemas
-from tests.integration.helpers import (bearer, error, eventually, login, new_phone,
-                                       register_by_email, register_by_phone, staff)
+from tests.integration.helpers import (all_items, assert_paged, bearer, error, eventually,
+                                       login, new_phone, register_by_email,
+                                       register_by_phone, staff)
 from tests.integration.test_accounts import link, post_account
 from tests.integration.test_readings import month_day, move_to, submit
 from tests.unit.test_requests_attachments import sample_image, sample_pdf
@@ -110,10 +111,9 @@ def test_the_bill_of_a_month_is_a_pdf_with_every_block_and_a_payment_qr_code(sys
     c = customer_with_bill(sys)
     tokens, account_id, number = c["tokens"], c["account_id"], c["number"]
     first, second = c["periods"]
-    listed = sys.client.get(f"{API}/accounts/{account_id}/bills", headers=bearer(tokens))
-    assert listed.status_code == 200, listed.json
-    assert [(b["period"], b["amount"]) for b in listed.json] == [(second, "1418.55"),
-                                                                 (first, "250.00")]
+    listed = assert_paged(sys, f"{API}/accounts/{account_id}/bills", bearer(tokens), 2)
+    assert [(b["period"], b["amount"]) for b in listed] == [(second, "1418.55"),
+                                                            (first, "250.00")]
     due = next(p["due_date"] for p in sys.client.get(
         f"{API}/accounts/{account_id}/debt", headers=bearer(tokens)).json["periods"]
         if p["period"] == second)
@@ -173,9 +173,9 @@ def test_a_bill_needs_a_charge_a_period_and_the_account_s_owner(sys):
     c = customer_with_bill(sys)
     tokens, account_id = c["tokens"], c["account_id"]
     bad = bill(sys, tokens, account_id, "2026-13")
-    assert bad.status_code == 422 and error(bad)["fields"] == {"period": "YYYY-MM"}
+    assert bad.status_code == 422 and error(bad)["field_codes"] == {"period": "YYYY-MM"}
     none = bill(sys, tokens, account_id, "2019-01")
-    assert none.status_code == 404 and error(none)["fields"] == {
+    assert none.status_code == 404 and error(none)["field_codes"] == {
         "period": "no charge for this period"}
     stranger = register_by_phone(sys, new_phone())
     for path in (f"/accounts/{account_id}/bills",
@@ -205,7 +205,7 @@ def test_types_upload_list_download_and_withdraw(sys):
         made.append(response.json)
     assert made[0]["filename"] == "техпаспорт.pdf"
     assert made[2]["filename"] == "согласие.pdf.png"  # named after what it really is
-    mine = sys.client.get(f"{API}/accounts/{account_id}/documents", headers=bearer(tokens)).json
+    mine = assert_paged(sys, f"{API}/accounts/{account_id}/documents", bearer(tokens), 3)
     assert [(d["doc_type"], d["status_label"]) for d in mine] == [
         ("pd_consent", "Подан"), ("passport_copy", "Подан"), ("technical_passport", "Подан")]
     got = sys.client.get(f"{API}/documents/{made[1]['id']}/file", headers=bearer(tokens))
@@ -216,11 +216,11 @@ def test_types_upload_list_download_and_withdraw(sys):
                                 headers=bearer(tokens))
     assert withdrawn.status_code == 200 and withdrawn.json["status"] == "withdrawn"
     again = sys.client.post(f"{API}/documents/{made[1]['id']}/withdraw", headers=bearer(tokens))
-    assert again.status_code == 409 and error(again)["fields"] == {"status": "withdrawn"}
+    assert again.status_code == 409 and error(again)["field_codes"] == {"status": "withdrawn"}
     gone = sys.client.get(f"{API}/documents/{made[1]['id']}/file", headers=bearer(tokens))
     assert gone.status_code == 404
     assert len(sys.client.get(f"{API}/accounts/{account_id}/documents",
-                              headers=bearer(tokens)).json) == 2
+                              headers=bearer(tokens)).json["items"]) == 2
 
 
 def test_bad_files_are_refused_clearly(sys):
@@ -228,32 +228,32 @@ def test_bad_files_are_refused_clearly(sys):
     account_id = link(sys, tokens, post_account(sys)).json["id"]
     renamed = upload(sys, tokens, account_id, b"just some text, renamed", filename="скан.pdf")
     assert renamed.status_code == 422
-    assert error(renamed)["fields"] == {"content_base64": "not JPEG, PNG or PDF"}
+    assert error(renamed)["field_codes"] == {"content_base64": "not JPEG, PNG or PDF"}
     assert "скан.pdf" in error(renamed)["message"]
     locked = upload(sys, tokens, account_id, sample_pdf(password="secret"))
-    assert error(locked)["fields"] == {"content_base64": "PDF is password-protected"}
+    assert error(locked)["field_codes"] == {"content_base64": "PDF is password-protected"}
     size = sys.config["DOCUMENT_MAX_BYTES"]
     big = upload(sys, tokens, account_id, b"\xff" * (size + 1), filename="big.jpg")
-    assert big.status_code == 422 and error(big)["fields"] == {
+    assert big.status_code == 422 and error(big)["field_codes"] == {
         "content_base64": f"larger than {size} bytes"}
     garbled = sys.client.post(f"{API}/accounts/{account_id}/documents", headers=bearer(tokens),
                               json={"doc_type": "passport_copy", "content_base64": "&&&"})
-    assert garbled.status_code == 422 and error(garbled)["fields"] == {
+    assert garbled.status_code == 422 and error(garbled)["field_codes"] == {
         "content_base64": "not base64"}
     unknown = upload(sys, tokens, account_id, sample_pdf(), doc_type="visa")
-    assert unknown.status_code == 422 and error(unknown)["fields"] == {
+    assert unknown.status_code == 422 and error(unknown)["field_codes"] == {
         "doc_type": "unknown document type"}
     missing = sys.client.post(f"{API}/accounts/{account_id}/documents", headers=bearer(tokens),
                               json={"doc_type": "passport_copy"})
     assert missing.status_code == 400 and "content_base64" in error(missing)["fields"]
     assert sys.client.get(f"{API}/accounts/{account_id}/documents",
-                          headers=bearer(tokens)).json == []
+                          headers=bearer(tokens)).json == {"items": [], "next": None}
 
     limit = sys.config["DOCUMENTS_PENDING_MAX"]
     for _ in range(limit):
         assert upload(sys, tokens, account_id, sample_image("PNG")).status_code == 201
     many = upload(sys, tokens, account_id, sample_image("PNG"))
-    assert many.status_code == 422 and error(many)["fields"] == {
+    assert many.status_code == 422 and error(many)["field_codes"] == {
         "account_id": f"at most {limit} documents awaiting review"}
 
 
@@ -274,9 +274,13 @@ def test_the_operator_opens_and_accepts_and_the_tariff_category_follows(sys):
                                   json={"decision": "accept"} if "review" in path else None)
         assert refused.status_code == 403, path
 
-    queue = sys.client.get(f"{API}/operator/documents", headers=bearer(operator),
-                           query_string={"branch": "mostovskoy", "per_page": 100}).json
-    mine = [d for d in queue["documents"] if d["account_id"] == account_id]
+    queue = all_items(sys, f"{API}/operator/documents", bearer(operator), branch="mostovskoy")
+    assert all_items(sys, f"{API}/operator/documents", bearer(operator), limit=2,
+                     branch="mostovskoy") == queue  # pages reach each document once
+    first = sys.client.get(f"{API}/operator/documents", headers=bearer(operator),
+                           query_string={"branch": "mostovskoy", "limit": 1}).json
+    assert first["total"] == len(queue) and len(first["items"]) == 1
+    mine = [d for d in queue if d["account_id"] == account_id]
     assert [d["id"] for d in mine] == [passport["id"], copy["id"]]  # oldest first
     assert mine[0]["user_id"] == customer["user"]["id"]
     opened = sys.client.post(f"{API}/operator/documents/{passport['id']}/open",
@@ -290,7 +294,7 @@ def test_the_operator_opens_and_accepts_and_the_tariff_category_follows(sys):
     assert sys.client.get(f"{API}/operator/documents/{2**31}",
                           headers=bearer(operator)).status_code == 404
     statuses = {d["id"]: d["status"] for d in sys.client.get(
-        f"{API}/accounts/{account_id}/documents", headers=bearer(customer)).json}
+        f"{API}/accounts/{account_id}/documents", headers=bearer(customer)).json["items"]}
     assert statuses == {passport["id"]: "under_review", copy["id"]: "submitted"}
 
     review = f"{API}/operator/documents/{{}}/review"
@@ -299,7 +303,7 @@ def test_the_operator_opens_and_accepts_and_the_tariff_category_follows(sys):
     assert no_reason.status_code == 422 and "reason" in error(no_reason)["fields"]
     wrong = sys.client.post(review.format(passport["id"]), headers=bearer(operator),
                             json={"decision": "accept", "tariff_category": "rural"})
-    assert wrong.status_code == 422 and error(wrong)["fields"] == {
+    assert wrong.status_code == 422 and error(wrong)["field_codes"] == {
         "tariff_category": "not supported by technical_passport"}
     tap = sys.tap("accounts")
     accepted = sys.client.post(review.format(passport["id"]), headers=bearer(operator),

@@ -67,14 +67,14 @@ def test_a_linked_customer_is_served_while_accounts_is_down(sys, in_window):
         assert debt.status_code == 200, debt.json
         documents = sys.client.get(f"{API}/accounts/{account_id}/documents",
                                    headers=bearer(tokens))
-        assert documents.status_code == 200 and documents.json == []
+        assert documents.status_code == 200 and documents.json["items"] == []
         created = order(sys, tokens, account_id)
         assert created.status_code == 201, created.json
         # A stranger is still refused as before: the copy is complete, so not knowing the
         # grant (and accounts not answering) means there is none.
         refused = sys.client.get(f"{API}/accounts/{account_id}/meters", headers=bearer(stranger))
         assert refused.status_code == 404, refused.json
-        assert refused.json["error"]["fields"] == {"account_id": "not linked to you"}
+        assert refused.json["error"]["field_codes"] == {"account_id": "not linked to you"}
 
 
 def test_a_trust_taken_back_or_an_unlink_ends_access_within_a_moment(sys, in_window):

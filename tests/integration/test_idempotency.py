@@ -26,7 +26,7 @@ def submit(sys, tokens, account_id, values, key, client=None):
 def readings_of(sys, tokens, account_id) -> list[dict]:
     history = sys.client.get(f"{API}/accounts/{account_id}/readings", headers=bearer(tokens))
     assert history.status_code == 200, history.json
-    return history.json[0]["readings"]
+    return history.json["items"][::-1]  # oldest first
 
 
 def signed_in_again(sys, tokens) -> dict:

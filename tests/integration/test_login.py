@@ -101,7 +101,7 @@ def test_one_address_cannot_lock_out_many_customers(sys, phone_user):
     for password in ["wrong-password-1"] * config["LOGIN_LOCK_AFTER"] + [None]:
         refused = login(sys, phone=phone, **({"password": password} if password else {}))
         assert refused.status_code == 429, refused.json
-        assert error(refused)["fields"] == {"password": "too many failures from this address"}
+        assert error(refused)["field_codes"] == {"password": "too many failures from this address"}
     assert int(refused.headers["Retry-After"]) == config["LOGIN_PER_IP_WINDOW"]
 
     sys.client.environ_base["REMOTE_ADDR"] = "198.51.100.67"  # the customer, elsewhere
@@ -117,7 +117,7 @@ def test_refresh_rotates_and_reuse_revokes_the_family(sys, phone_user):
     assert first.status_code == 200 and first.json["refresh_token"] != tokens["refresh_token"]
     replay = sys.client.post(f"{API}/token/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert replay.status_code == 401
-    assert error(replay)["fields"]["refresh_token"] == "reused: session revoked"
+    assert error(replay)["field_codes"]["refresh_token"] == "reused: session revoked"
     stolen_family = sys.client.post(f"{API}/token/refresh",
                                     json={"refresh_token": first.json["refresh_token"]})
     assert stolen_family.status_code == 401
@@ -169,7 +169,7 @@ def test_forged_tokens_are_refused(sys, phone_user):
         assert response.status_code == 401, name
         assert error(response)["code"] == "unauthorized", name
     expired_body = sys.client.get(f"{API}/me", headers={"Authorization": f"Bearer {expired}"})
-    assert error(expired_body)["fields"]["authorization"] == "token expired"
+    assert error(expired_body)["field_codes"]["authorization"] == "token expired"
 
 
 def _other_private_key() -> bytes:
@@ -186,4 +186,4 @@ def test_protected_routes_need_a_bearer_token(sys):
                          ("GET", "/me/export")]:
         response = sys.client.open(f"{API}{path}", method=method)
         assert response.status_code == 401, path
-        assert error(response)["fields"]["authorization"] == "missing Bearer token"
+        assert error(response)["field_codes"]["authorization"] == "missing Bearer token"

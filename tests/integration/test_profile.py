@@ -18,10 +18,10 @@ def test_change_password_keeps_this_session_ends_the_others(sys):
     elsewhere = login(sys, phone=phone).json
     wrong_old = sys.client.post(f"{API}/password/change", headers=bearer(here), json={
         "old_password": "not-it-123", "new_password": NEW, "new_password_confirmation": NEW})
-    assert wrong_old.status_code == 422 and error(wrong_old)["fields"] == {"old_password": "wrong"}
+    assert wrong_old.status_code == 422 and error(wrong_old)["field_codes"] == {"old_password": "wrong"}
     mismatch = sys.client.post(f"{API}/password/change", headers=bearer(here), json={
         "old_password": PASSWORD, "new_password": NEW, "new_password_confirmation": "other-123"})
-    assert error(mismatch)["fields"] == {"new_password_confirmation": "does not match"}
+    assert error(mismatch)["field_codes"] == {"new_password_confirmation": "does not match"}
     ok = sys.client.post(f"{API}/password/change", headers=bearer(here), json={
         "old_password": PASSWORD, "new_password": NEW, "new_password_confirmation": NEW})
     assert ok.status_code == 200

@@ -65,7 +65,7 @@ def test_preferences_and_unknown_tab_or_field(sys, user):
                                          "reading_reminders": False}
     assert sys.client.put(f"{API}/secret", headers=bearer(user), json={}).status_code == 404
     unknown = sys.client.put(f"{API}/basic", headers=bearer(user), json={"salary": 1})
-    assert unknown.status_code == 422 and error(unknown)["fields"] == {"salary": "unknown field"}
+    assert unknown.status_code == 422 and error(unknown)["field_codes"] == {"salary": "unknown field"}
     not_object = sys.client.put(f"{API}/basic", headers=bearer(user), json=[1])
     assert not_object.status_code == 400
 
@@ -119,10 +119,10 @@ def test_photo_is_checked_by_content_and_resized(sys, user):
     assert sys.client.get(API, headers=bearer(user)).json["has_photo"] is True
 
     gif = sys.client.put(f"{API}/photo", headers=bearer(user), json={"image_base64": _image("GIF")})
-    assert gif.status_code == 422 and "GIF" in error(gif)["fields"]["image_base64"]
+    assert gif.status_code == 422 and "GIF" in error(gif)["field_codes"]["image_base64"]
     text = base64.b64encode(b"MZ this is not an image").decode()
     fake = sys.client.put(f"{API}/photo", headers=bearer(user), json={"image_base64": text})
-    assert fake.status_code == 422 and error(fake)["fields"] == {"image_base64": "not an image"}
+    assert fake.status_code == 422 and error(fake)["field_codes"] == {"image_base64": "not an image"}
     huge = sys.client.put(f"{API}/photo", headers=bearer(user),
                           json={"image_base64": "A" * (sys.config["MAX_UPLOAD_BYTES"] + 10)})
     assert huge.status_code == 413
@@ -139,7 +139,7 @@ def test_a_decompression_bomb_is_refused_by_its_header(sys, user):
     bomb = sys.client.put(f"{API}/photo", headers=bearer(user),
                           json={"image_base64": base64.b64encode(buffer.getvalue()).decode()})
     assert bomb.status_code == 422, bomb.json
-    assert error(bomb)["fields"] == {"image_base64": "too many pixels"}
+    assert error(bomb)["field_codes"] == {"image_base64": "too many pixels"}
     assert "Фото" in error(bomb)["message"]
 
 

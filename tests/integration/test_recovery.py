@@ -48,7 +48,7 @@ def test_reset_by_sms_for_an_unknown_phone_looks_the_same_and_sends_no_code(sys)
     guess = sys.client.post(f"{API}/password/reset/phone", json={
         "verification_id": started.json["verification_id"], "code": "123456",
         "password": NEW, "password_confirmation": NEW})
-    assert guess.status_code == 422 and error(guess)["fields"]["code"] == "wrong"
+    assert guess.status_code == 422 and error(guess)["field_codes"]["code"] == "wrong"
 
 
 def test_weak_new_password_keeps_the_code_usable(sys):
@@ -100,7 +100,7 @@ def test_a_registration_link_cannot_reset_a_password(sys):
         "consent_version": "2025-09-01", **sys.captcha()})
     response = sys.client.post(f"{API}/password/reset/email", json={
         "token": sys.mail_link(email), "password": NEW, "password_confirmation": NEW})
-    assert response.status_code == 422 and error(response)["fields"]["token"] == "wrong purpose"
+    assert response.status_code == 422 and error(response)["field_codes"]["token"] == "wrong purpose"
 
 
 def test_reset_unlocks_a_locked_identity(sys):

@@ -50,7 +50,7 @@ def test_wrong_captcha_and_reused_captcha(sys):
         "phone": new_phone(), "captcha_id": captcha["captcha_id"], "captcha_answer": "NOPE1"})
     assert wrong.status_code == 422 and "captcha_answer" in error(wrong)["fields"]
     reused = sys.client.post(f"{API}/register/phone", json={"phone": new_phone(), **captcha})
-    assert reused.status_code == 422 and error(reused)["fields"]["captcha_id"] == "unknown or used"
+    assert reused.status_code == 422 and error(reused)["field_codes"]["captcha_id"] == "unknown or used"
 
 
 def test_missing_and_unknown_fields_are_named(sys):
@@ -80,7 +80,7 @@ def test_wrong_code_then_attempts_run_out(sys):
         assert f"осталось попыток: {left}" in error(response)["message"]
     response = sys.client.post(f"{API}/register/phone/verify",
                                json={"verification_id": verification_id, "code": right})
-    assert response.status_code == 410 and error(response)["fields"]["code"] == "too many attempts"
+    assert response.status_code == 410 and error(response)["field_codes"]["code"] == "too many attempts"
 
 
 def test_expired_code(sys):
@@ -89,7 +89,7 @@ def test_expired_code(sys):
     sys.clock.advance(seconds=sys.config["SMS_CODE_TTL"] + 1)
     response = sys.client.post(f"{API}/register/phone/verify", json={
         "verification_id": verification_id, "code": sys.sms_code(phone)})
-    assert response.status_code == 410 and error(response)["fields"]["code"] == "expired"
+    assert response.status_code == 410 and error(response)["field_codes"]["code"] == "expired"
 
 
 def test_resend_cooldown_then_new_code(sys):
@@ -118,7 +118,7 @@ def test_hourly_limit_per_phone(sys):
         _start(sys, phone)
         sys.clock.advance(seconds=sys.config["SMS_RESEND_COOLDOWN"] + 1)
     response = sys.client.post(f"{API}/register/phone", json={"phone": phone, **sys.captcha()})
-    assert response.status_code == 429 and error(response)["fields"]["phone"] == "hourly limit"
+    assert response.status_code == 429 and error(response)["field_codes"]["phone"] == "hourly limit"
 
 
 def test_hourly_limit_per_ip(sys):
@@ -150,7 +150,7 @@ def test_password_rules(sys, password, confirmation, field, reason):
     response = sys.client.post(f"{API}/register/phone/complete", json={
         "registration_token": token, "password": password,
         "password_confirmation": confirmation, "consent_version": CONSENT})
-    assert response.status_code == 422 and error(response)["fields"] == {field: reason}
+    assert response.status_code == 422 and error(response)["field_codes"] == {field: reason}
     # The verified phone is not lost: a good password still completes the registration.
     retry = sys.client.post(f"{API}/register/phone/complete", json={
         "registration_token": token, "password": PASSWORD, "password_confirmation": PASSWORD,
@@ -209,7 +209,7 @@ def test_email_link_is_single_use_signed_and_expiring(sys):
     register_by_email(sys, email)
     token = sys.mail_link(email)
     again = sys.client.get(f"{API}/register/email/confirm", query_string={"token": token})
-    assert again.status_code == 410 and error(again)["fields"]["token"] == "already used"
+    assert again.status_code == 410 and error(again)["field_codes"]["token"] == "already used"
 
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     bad = sys.client.post(f"{API}/register/email/confirm", json={"token": tampered})
@@ -222,7 +222,7 @@ def test_email_link_is_single_use_signed_and_expiring(sys):
     sys.clock.advance(seconds=sys.config["EMAIL_LINK_TTL"] + 1)
     late = sys.client.get(f"{API}/register/email/confirm",
                           query_string={"token": sys.mail_link(email)})
-    assert late.status_code == 410 and error(late)["fields"]["token"] == "expired"
+    assert late.status_code == 410 and error(late)["field_codes"]["token"] == "expired"
 
 
 def test_email_registration_validates_every_field(sys):
@@ -233,7 +233,7 @@ def test_email_registration_validates_every_field(sys):
     response = sys.client.post(f"{API}/register/email", json={
         "email": "weak@example.ru", "password": "123456", "password_confirmation": "123456",
         "consent_version": CONSENT, **sys.captcha()})
-    assert response.status_code == 422 and error(response)["fields"] == {"password": "too common"}
+    assert response.status_code == 422 and error(response)["field_codes"] == {"password": "too common"}
 
 
 def test_already_registered_email_gets_a_notice_with_a_reset_link(sys):

@@ -14,9 +14,12 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 
+from shared import paging
 from shared.contracts.__main__ import all_schemas
-from tests.integration.helpers import PASSWORD, bearer, error, login, new_phone, register_by_phone
+from tests.integration.helpers import (PASSWORD, assert_paged, bearer, error, login, new_phone,
+                                       register_by_phone)
 from tests.integration.test_accounts import link, post_account
+from tests.integration.test_api_contract import Contract
 from tests.unit.test_requests_attachments import sample_image, sample_pdf, upload
 
 API = "/api/v1"
@@ -130,7 +133,7 @@ def test_the_whole_life_of_a_request_from_both_sides(sys, operator):
     # The operator finds it in the queue and opens the customer's file.
     queue = sys.client.get(f"{API}/operator/requests", headers=bearer(operator), query_string={
         "status": "new", "work": "meter_replacement", "branch": "mostovskoy"}).json
-    queued = next(r for r in queue["requests"] if r["id"] == request_id)
+    queued = next(r for r in queue["items"] if r["id"] == request_id)
     assert queued["unread"] == 1 and queued["user_id"] == customer["user"]["id"]
     viewed = sys.client.get(f"{API}/operator/requests/{request_id}", headers=bearer(operator))
     assert viewed.json["messages"][0]["new"] is True  # now read: the next view says so
@@ -155,7 +158,7 @@ def test_the_whole_life_of_a_request_from_both_sides(sys, operator):
     assert reply.status_code == 201, reply.json
     counts = sys.client.get(f"{API}/requests/counts", headers=bearer(customer)).json
     assert counts == {"open_requests": 1, "unread_replies": 1}
-    listed = sys.client.get(f"{API}/requests", headers=bearer(customer)).json
+    listed = sys.client.get(f"{API}/requests", headers=bearer(customer)).json["items"]
     assert [(r["id"], r["status"], r["unread"]) for r in listed] == [(request_id, "accepted", 1)]
     told = until(lambda: notices(sys, customer, "request_reply"), "the notice of the reply")
     assert "паспорт счётчика" in told[0]["body"]
@@ -217,15 +220,15 @@ def test_every_illegal_step_is_refused_with_a_clear_error(sys, operator):
                                                                      .isoformat()})):
         refused = act(sys, operator, request_id, step, **body)
         assert refused.status_code == 409
-        assert error(refused)["fields"] == {"status": f"new: cannot {step}"}
+        assert error(refused)["field_codes"] == {"status": f"new: cannot {step}"}
     assert act(sys, operator, request_id, "accept").status_code == 200
     twice = act(sys, operator, request_id, "accept")
     assert twice.status_code == 409 and "«Принята»" in error(twice)["message"]
     past = act(sys, operator, request_id, "schedule",
                scheduled_at=(sys.clock.now() - timedelta(hours=1)).isoformat())
-    assert past.status_code == 422 and error(past)["fields"] == {"scheduled_at": "in the past"}
+    assert past.status_code == 422 and error(past)["field_codes"] == {"scheduled_at": "in the past"}
     naive = act(sys, operator, request_id, "schedule", scheduled_at="2030-01-15T10:00:00")
-    assert naive.status_code == 422 and "time zone" in error(naive)["fields"]["scheduled_at"]
+    assert naive.status_code == 422 and "time zone" in error(naive)["field_codes"]["scheduled_at"]
     no_reason = act(sys, operator, request_id, "reject")
     assert no_reason.status_code == 400 and "reason" in error(no_reason)["fields"]
 
@@ -262,25 +265,26 @@ def test_attachments_good_and_bad(sys):
 
     text = attach(upload(b"just some text, honestly", "счёт.pdf"))
     assert text.status_code == 422
-    assert error(text)["fields"] == {"attachments[0]": "not JPEG, PNG or PDF"}
+    assert error(text)["field_codes"] == {"attachments[0]": "not JPEG, PNG or PDF"}
     assert "счёт.pdf" in error(text)["message"]
     fake = attach(upload(sample_image(), "ok.png"), upload(b"%PDF-1.7 nothing else", "x.pdf"))
-    assert fake.status_code == 422 and error(fake)["fields"] == {"attachments[1]": "damaged PDF"}
+    assert fake.status_code == 422 and error(fake)["field_codes"] == {"attachments[1]": "damaged PDF"}
     locked = attach(upload(sample_pdf(password="1234"), "x.pdf"))
-    assert error(locked)["fields"] == {"attachments[0]": "PDF is password-protected"}
+    assert error(locked)["field_codes"] == {"attachments[0]": "PDF is password-protected"}
     limit = sys.config["REQUEST_ATTACHMENTS_MAX"]
     many = attach(*[upload(sample_image(), f"{i}.png") for i in range(limit + 1)])
-    assert many.status_code == 422 and error(many)["fields"] == {
+    assert many.status_code == 422 and error(many)["field_codes"] == {
         "attachments": f"at most {limit} files"}
     size = sys.config["REQUEST_ATTACHMENT_MAX_BYTES"]
     big = attach(upload(b"\xff" * (size + 1), "huge.jpg"))
-    assert big.status_code == 422 and error(big)["fields"] == {
+    assert big.status_code == 422 and error(big)["field_codes"] == {
         "attachments[0]": f"larger than {size} bytes"}
     garbled = attach({"filename": "a.png", "content_base64": "not base64!"})
-    assert error(garbled)["fields"] == {"attachments[0].content_base64": "not base64"}
+    assert error(garbled)["field_codes"] == {"attachments[0].content_base64": "not base64"}
     nameless = attach({"content_base64": "aGVsbG8="})
     assert nameless.status_code == 400 and "attachments" in error(nameless)["fields"]
-    assert sys.client.get(f"{API}/requests", headers=bearer(customer)).json == []  # none made
+    assert sys.client.get(f"{API}/requests", headers=bearer(customer)).json == {
+        "items": [], "next": None}  # none made
 
     good = attach(upload(sample_image("PNG"), "схема подключения"))
     assert good.status_code == 201
@@ -294,14 +298,14 @@ def test_attachments_good_and_bad(sys):
     assert only_a_file.status_code == 201
     empty = sys.client.post(f"{API}/requests/{good.json['id']}/messages",
                             headers=bearer(customer), json={"text": "  "})
-    assert empty.status_code == 422 and error(empty)["fields"] == {"text": "required"}
+    assert empty.status_code == 422 and error(empty)["field_codes"] == {"text": "required"}
 
 
 def test_which_account_a_work_is_ordered_on(sys):
     customer, account_id = customer_with_account(sys)
     without = order(sys, customer)
     assert without.status_code == 422
-    assert error(without)["fields"] == {"account_id": "required for this work"}
+    assert error(without)["field_codes"] == {"account_id": "required for this work"}
     owner, others = customer_with_account(sys)
     assert order(sys, customer, account_id=others).status_code == 404
     sys.wait_contact(customer["user"]["id"])
@@ -311,21 +315,21 @@ def test_which_account_a_work_is_ordered_on(sys):
     read_only = order(sys, customer, account_id=others)
     assert read_only.status_code == 403
     elsewhere = order(sys, customer, account_id=account_id, branch="anapa")
-    assert error(elsewhere)["fields"] == {"branch": "not the account's branch"}
+    assert error(elsewhere)["field_codes"] == {"branch": "not the account's branch"}
 
     contract = {"work": "supply_contract", "message": "Новый дом, нужен договор"}
     no_branch = order(sys, customer, **contract, address="ст. Гиагинская, ул. Новая, 5")
-    assert error(no_branch)["fields"] == {"branch": "required without an account"}
+    assert error(no_branch)["field_codes"] == {"branch": "required without an account"}
     unknown = order(sys, customer, **contract, branch="moscow", address="г. Москва")
-    assert error(unknown)["fields"] == {"branch": "unknown branch"}
+    assert error(unknown)["field_codes"] == {"branch": "unknown branch"}
     no_address = order(sys, customer, **contract, branch="krasnodar")
-    assert error(no_address)["fields"] == {"address": "required without an account"}
+    assert error(no_address)["field_codes"] == {"address": "required without an account"}
     made = order(sys, customer, **contract, branch="krasnodar",
                  address="г. Краснодар, ул. Новая, 5")
     assert made.status_code == 201 and made.json["number"] is None
     assert made.json["work_title"] == "Заключить договор" and made.json["branch"] == "krasnodar"
     bad_phone = order(sys, customer, account_id=account_id, contact_phone="123")
-    assert error(bad_phone)["fields"] == {"contact_phone": "not a valid number"}
+    assert error(bad_phone)["field_codes"] == {"contact_phone": "not a valid number"}
 
 
 def test_a_customer_never_sees_anothers_requests_nor_the_operators_side(sys, staff, operator):
@@ -336,7 +340,7 @@ def test_a_customer_never_sees_anothers_requests_nor_the_operators_side(sys, sta
     stranger = register_by_phone(sys, new_phone())
     h = bearer(stranger)
     base = f"{API}/requests/{request['id']}"
-    assert sys.client.get(f"{API}/requests", headers=h).json == []
+    assert sys.client.get(f"{API}/requests", headers=h).json["items"] == []
     assert sys.client.get(f"{API}/requests/counts", headers=h).json == {
         "open_requests": 0, "unread_replies": 0}
     attempts = [sys.client.get(base, headers=h),
@@ -375,7 +379,7 @@ def test_the_operators_queue_filters_and_assignment(sys, staff, operator):
         response = sys.client.get(f"{API}/operator/requests", headers=bearer(operator),
                                   query_string={"limit": 100, **filters})
         assert response.status_code == 200, response.json
-        return [r["id"] for r in response.json["requests"]]
+        return [r["id"] for r in response.json["items"]]
 
     assert elsewhere in ids(branch="anapa") and on_account not in ids(branch="anapa")
     assert on_account in ids(work="meter_replacement") and elsewhere not in ids(
@@ -399,11 +403,8 @@ def test_the_operators_queue_filters_and_assignment(sys, staff, operator):
     assert handed.status_code == 200 and handed.json["assignee_id"] == other
     assert elsewhere in ids(assignee=other) and elsewhere not in ids(assignee="me")
     nobody = act(sys, operator, elsewhere, "assign", operator_id=customer["user"]["id"])
-    assert nobody.status_code == 404 and error(nobody)["fields"] == {
+    assert nobody.status_code == 404 and error(nobody)["field_codes"] == {
         "operator_id": "not an operator"}
-    page = sys.client.get(f"{API}/operator/requests", headers=bearer(operator),
-                          query_string={"limit": 1}).json
-    assert len(page["requests"]) == 1 and page["next_after_id"] == page["requests"][0]["id"]
 
     bad = sys.client.get(f"{API}/operator/requests", headers=bearer(operator),
                          query_string={"status": "lost", "date_from": "вчера"})
@@ -411,6 +412,53 @@ def test_the_operators_queue_filters_and_assignment(sys, staff, operator):
     stranger_param = sys.client.get(f"{API}/operator/requests", headers=bearer(operator),
                                     query_string={"colour": "red"})
     assert stranger_param.status_code == 400 and "colour" in error(stranger_param)["fields"]
+
+
+def test_the_customers_list_and_the_queue_page_by_cursor(sys, operator):
+    customer, account_id = customer_with_account(sys)
+    made = [order(sys, customer, account_id=account_id).json["id"] for _ in range(3)]
+    mine = assert_paged(sys, f"{API}/requests", bearer(customer), 3)
+    assert [r["id"] for r in mine] == made[::-1]  # newest first
+    queue = assert_paged(sys, f"{API}/operator/requests", bearer(operator), 3)
+    ids = [r["id"] for r in queue]
+    assert ids == sorted(ids) and set(made) <= set(ids)  # oldest first
+
+
+def test_a_requests_conversation_pages_by_cursor(sys, staff, operator):
+    customer, account_id = customer_with_account(sys)
+    request_id = order(sys, customer, account_id=account_id).json["id"]
+    for n in range(1, 22):  # with the order's text, two more than the request itself shows
+        reply = sys.client.post(f"{API}/operator/requests/{request_id}/messages",
+                                headers=bearer(operator), json={"text": f"Ответ {n}"})
+        assert reply.status_code == 201, reply.json
+    path = f"{API}/requests/{request_id}/messages"
+    mine = assert_paged(sys, path, bearer(customer), 22)
+    texts = [m["text"] for m in mine]
+    assert texts == ["Счётчик не работает, прошу заменить"] + [f"Ответ {n}" for n in range(1, 22)]
+    assert [m["id"] for m in mine] == sorted(m["id"] for m in mine)  # oldest first
+    seen = assert_paged(sys, f"{API}/operator/requests/{request_id}/messages", bearer(operator),
+                        22)
+    assert [m["id"] for m in seen] == [m["id"] for m in mine]
+    # The request itself: the latest 20, and the cursor back to the two before them.
+    detail = sys.client.get(f"{API}/requests/{request_id}", headers=bearer(customer)).json
+    assert [m["text"] for m in detail["messages"]] == texts[2:]
+    earlier = sys.client.get(path, headers=bearer(customer),
+                             query_string={"cursor": detail["messages_earlier"]}).json
+    assert [m["text"] for m in earlier["items"]] == texts[:2] and earlier["earlier"] is None
+    assert earlier["next"] is not None
+    contract = Contract(sys)  # both answers as the OpenAPI document publishes them
+    contract.call("GET", f"{API}/operator/requests/{request_id}", 200, headers=bearer(operator))
+    contract.call("GET", path, 200, headers=bearer(customer),
+                  query_string={"cursor": detail["messages_earlier"], "limit": 1})
+    for forged in (["sideways", 1], ["after", 2**70], [1], ["before", "1"]):
+        refused = sys.client.get(path, headers=bearer(customer),
+                                 query_string={"cursor": paging.encode(forged)})
+        assert refused.status_code in (400, 422) and set(error(refused)["fields"]) == {"cursor"}
+    # Someone else's conversation is as missing as the request; a customer is no operator.
+    stranger = register_by_phone(sys, new_phone())
+    assert sys.client.get(path, headers=bearer(stranger)).status_code == 404
+    assert sys.client.get(f"{API}/operator/requests/{request_id}/messages",
+                          headers=bearer(stranger)).status_code == 403
 
 
 def test_the_admin_edits_the_catalogue_without_a_release(sys, staff):
@@ -432,14 +480,14 @@ def test_the_admin_edits_the_catalogue_without_a_release(sys, staff):
     assert "meter_check" in {w["code"] for w in sys.client.get(
         f"{API}/admin/works", headers=bearer(admin)).json}
     refused = order(sys, customer, work="meter_check", account_id=account_id)
-    assert refused.status_code == 422 and error(refused)["fields"] == {
+    assert refused.status_code == 422 and error(refused)["field_codes"] == {
         "work": "unknown or not offered"}
     # The request made before keeps the price it was ordered at.
     kept = sys.client.get(f"{API}/requests/{ordered.json['id']}", headers=bearer(customer))
     assert kept.json["price"] == "1250.00"
     bad = sys.client.put(f"{API}/admin/works/meter_check", headers=bearer(admin),
                          json={"price": "12.345"})
-    assert bad.status_code == 422 and error(bad)["fields"] == {
+    assert bad.status_code == 422 and error(bad)["field_codes"] == {
         "price": "at most 2 decimal places (kopecks)"}
 
 

@@ -36,7 +36,7 @@ def _refused_within(sys, request, seconds: float = 1.0) -> float:
     while True:
         response = request()
         if response.status_code == 401:
-            assert error(response)["fields"]["authorization"] == "session ended"
+            assert error(response)["field_codes"]["authorization"] == "session ended"
             return time.monotonic() - started
         assert time.monotonic() - started < seconds, (response.status_code, response.json)
         time.sleep(0.02)

@@ -256,14 +256,14 @@ def test_withdrawal_erases_the_file_and_only_undecided_documents_go(world):
     assert len(world.files()) == 1
     withdrawn = docs.withdraw("u1", docs.get(doc["id"]))
     assert withdrawn["status"] == "withdrawn" and world.files() == []
-    assert docs.of_account(7) == []  # gone from the customer's list
+    assert docs.of_account(7)["items"] == []  # gone from the customer's list
     with pytest.raises(NotFound):
         docs.file(docs.get(doc["id"]))
     decided = world.upload(sample_image("PNG"))
     docs.review("op1", docs.get(decided["id"]), "reject", reason="Не тот документ")
     with pytest.raises(Conflict):
         docs.withdraw("u1", docs.get(decided["id"]))
-    assert [d["status"] for d in docs.of_account(7)] == ["rejected"]
+    assert [d["status"] for d in docs.of_account(7)["items"]] == ["rejected"]
 
 
 def test_the_operators_list_filters_and_pages(world):
@@ -271,11 +271,13 @@ def test_the_operators_list_filters_and_pages(world):
     ids = [world.upload(sample_image("PNG"))["id"] for _ in range(3)]
     docs.review("op1", docs.get(ids[0]), "reject", reason="Нечитаемо")
     waiting = docs.pending()
-    assert [d["id"] for d in waiting["documents"]] == ids[1:] and waiting["total"] == 2
-    assert waiting["documents"][0]["user_id"] == "u1"
+    assert [d["id"] for d in waiting["items"]] == ids[1:] and waiting["total"] == 2
+    assert waiting["items"][0]["user_id"] == "u1" and waiting["next"] is None
     assert docs.pending(status="rejected")["total"] == 1
     assert docs.pending(branch="anapa")["total"] == 0
-    assert [d["id"] for d in docs.pending(page=2, per_page=1)["documents"]] == [ids[2]]
+    first = docs.pending(limit=1)
+    assert [d["id"] for d in first["items"]] == [ids[1]]
+    assert [d["id"] for d in docs.pending(cursor=first["next"], limit=1)["items"]] == [ids[2]]
     with pytest.raises(ValidationFailed) as refused:
         docs.pending(status="lost")
     assert "status" in refused.value.fields
@@ -288,7 +290,7 @@ def test_a_deleted_user_s_documents_go_with_their_files(world):
     world.db.commit()
     for key in keys:
         world.store.delete(key)
-    assert docs.of_account(7) == [] and world.files() == []
+    assert docs.of_account(7)["items"] == [] and world.files() == []
 
 
 def test_billing_lines_that_cannot_be_printed_are_a_bill_error_not_a_crash():

@@ -53,7 +53,8 @@ def test_to_dict_minimal():
 def test_to_dict_with_fields_and_retry_after():
     error = errors.TooManyRequests("Подождите", {"phone": "resend cooldown"}, retry_after=42)
     assert error.to_dict() == {"code": "too_many_requests", "message": "Подождите",
-                               "fields": {"phone": "resend cooldown"}, "retry_after": 42}
+                               "fields": {"phone": "Повторно отправить можно чуть позже"},
+                               "field_codes": {"phone": "resend cooldown"}, "retry_after": 42}
     assert error.status == 429
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.pool import StaticPool
 from services.requests.domain import catalogue
 from services.requests.domain.orders import Orders
 from services.requests.models import RequestsBase, Work
+from shared import paging
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.events import make_envelope
 from shared.storage import LocalDiskStore
@@ -190,8 +191,8 @@ def test_unread_replies_and_the_header_counts(world):
     orders.operator_writes("op1", first, {"text": "Уточните номер счётчика"})
     orders.operator_writes("op1", first, {"attachments": [upload(sample_pdf(), "бланк")]})
     assert orders.counts("u1") == {"open_requests": 2, "unread_replies": 2}
-    assert [r["unread"] for r in orders.mine("u1")] == [0, 2]
-    assert orders.queue("op1", {})["requests"][0]["unread"] == 1  # the customer's order text
+    assert [r["unread"] for r in orders.mine("u1")["items"]] == [0, 2]
+    assert orders.queue("op1", {})["items"][0]["unread"] == 1  # the customer's order text
     seen = orders.view_own("u1", first)
     assert [m["new"] for m in seen["messages"]] == [False, True, True]
     assert seen["messages"][2]["attachments"][0]["filename"] == "бланк.pdf"
@@ -212,7 +213,7 @@ def test_nobody_reaches_another_customers_request(world):
                     lambda: orders.attachment("u2", False, request_id, attachment)):
         with pytest.raises(NotFound):
             attempt()
-    assert orders.mine("u2") == []
+    assert orders.mine("u2") == {"items": [], "next": None}
     got = orders.attachment("u1", False, request_id, attachment)
     assert got["content_type"] == "application/pdf" and got["content_base64"]
     assert orders.attachment("op1", True, request_id, attachment)["size"] == got["size"]
@@ -229,19 +230,23 @@ def test_queue_filters(world):
     orders.assign("op1", third, {"operator_id": "op2"})
 
     def ids(**filters: Any) -> list[int]:
-        return [r["id"] for r in world.orders().queue("op1", filters)["requests"]]
+        return [r["id"] for r in world.orders().queue("op1", filters)["items"]]
 
     assert ids() == [1, 2, 3]
     assert ids(branch="anapa") == [2] and ids(work="meter_replacement") == [1, 3]
     assert ids(date_from="2026-03-03", date_to="2026-03-03") == [1, 2]  # Moscow dates
     assert ids(date_from="2026-03-04") == [3]
     assert ids(assignee="none") == [1, 2] and ids(assignee="op2") == [3]
-    assert ids(status="new", limit=2) == [1, 2] and ids(after_id=2) == [3]
+    first = world.orders().queue("op1", {"status": "new", "limit": 2})
+    assert [r["id"] for r in first["items"]] == [1, 2]
+    assert ids(status="new", cursor=first["next"]) == [3]
     with pytest.raises(ValidationFailed) as bad:
-        ids(status="lost", date_from="03.03.2026", limit=0)
+        ids(status="lost", date_from="03.03.2026")
     assert bad.value.fields == {"status": "one of new, accepted, scheduled, done, cancelled, "
-                                          "rejected", "date_from": "a date YYYY-MM-DD",
-                                "limit": "1 to 100"}
+                                          "rejected", "date_from": "a date YYYY-MM-DD"}
+    with pytest.raises(ValidationFailed) as bad:
+        ids(limit=0)
+    assert set(bad.value.fields) == {"limit"}
     with pytest.raises(NotFound) as nobody:
         world.orders().assign("op1", third, {"operator_id": "stranger"})
     assert nobody.value.fields == {"operator_id": "not an operator"}
@@ -279,7 +284,7 @@ def test_a_deleted_customer_leaves_nothing_and_the_crm_hears_open_ones_end(world
     world.db.commit()
     for key in keys:
         world.store.delete(key)
-    assert orders.mine("u1") == [] and world.files() == []
+    assert orders.mine("u1")["items"] == [] and world.files() == []
     last = world.events[-1]["payload"]
     assert (last["request_id"], last["status"], last["actor_role"]) == (open_id, "cancelled",
                                                                        "system")
@@ -294,3 +299,34 @@ def test_ids_beyond_an_integer_column_are_simply_not_found(world):
     with pytest.raises(ValidationFailed) as not_a_number:
         world.orders().view_own("u1", "1")
     assert not_a_number.value.fields == {"request_id": "must be an integer"}
+
+
+def test_a_long_conversation_comes_by_pages_both_ways(world):
+    request_id = world.order()["id"]  # message 1: the order's text
+    for n in range(2, 46):
+        world.orders().operator_writes("op1", request_id, {"text": f"Ответ {n}"})
+    texts = lambda items: [m["text"] for m in items]  # noqa: E731
+    detail = world.orders().view_any(request_id)
+    assert texts(detail["messages"]) == [f"Ответ {n}" for n in range(26, 46)]  # the latest 20
+    earlier = world.orders().conversation_own("u1", request_id, detail["messages_earlier"], 20)
+    assert texts(earlier["items"]) == [f"Ответ {n}" for n in range(6, 26)]
+    assert earlier["next"] is not None  # back towards the latest
+    first = world.orders().conversation_own("u1", request_id, earlier["earlier"], 20)
+    assert texts(first["items"])[1:] == [f"Ответ {n}" for n in range(2, 6)]
+    assert first["earlier"] is None and len(first["items"]) == 5
+    # Forward from the start, as every list: all 45 once, in order.
+    seen, cursor = [], None
+    for _ in range(10):
+        page = world.orders().conversation_any(request_id, cursor, 20)
+        seen += page["items"]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert [m["id"] for m in seen] == sorted({m["id"] for m in seen}) and len(seen) == 45
+    # Pages mark nothing read: opening the request does.
+    assert world.orders().counts("u1")["unread_replies"] == 44
+    with pytest.raises(ValidationFailed) as refused:
+        world.orders().conversation_own("u1", request_id, paging.encode(["sideways", 1]), 20)
+    assert "cursor" in refused.value.fields
+    with pytest.raises(NotFound):
+        world.orders().conversation_own("u2", request_id, None, 20)

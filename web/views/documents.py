@@ -11,13 +11,15 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from web import paging
 from web.api import ApiError, Download
 from web.forms import FormErrors, errors_from, form_key, shown
 from web.session import call, login_required
 
 bp = Blueprint("documents", __name__)
 FILE_MAX_MB = 5
-RECENT_BILLS = 12  # a year of bills at first; older ones one click away
+RECENT_BILLS = 12  # a year of bills a page; older ones one click away
+DOCUMENTS_PAGE = 20
 STATUS_KINDS = {"submitted": "info", "under_review": "warn", "accepted": "ok",
                 "rejected": "bad", "withdrawn": "neutral"}
 
@@ -36,21 +38,21 @@ def _accounts() -> list[dict[str, Any]]:
 @bp.get("/documents")
 @login_required
 def index() -> str:
-    """Квитанции: per account the months with a bill (the last year; «Все квитанции» shows
-    every one), «Скачать PDF» and «Печать»."""
-    everything = request.args.get("all", type=int)
+    """Квитанции: per account the months with a bill, a year at a time («Ранее» pages the
+    account of ``account`` back with the API's cursor), «Скачать PDF» and «Печать»."""
     accounts = []
     for account in _accounts():
+        cursor = _cursor_of(account["id"])
         try:
-            bills = call("GET", f"/accounts/{account['id']}/bills") or []
+            answer = paging.fetch(f"/accounts/{account['id']}/bills", RECENT_BILLS, cursor)
             failure = None
         except ApiError as exc:  # one account's trouble must not hide the others
             if exc.status in (401,):
                 raise
-            bills, failure = [], exc.message
-        shown = bills if everything == account["id"] else bills[:RECENT_BILLS]
-        accounts.append({**account, "bills": shown, "more": len(bills) - len(shown),
-                         "failure": failure})
+            answer, failure = {"items": [], "next": None}, exc.message
+        accounts.append({**account, "bills": answer["items"], "failure": failure,
+                         "pager": paging.links(answer, cursor, "documents.index",
+                                               f"acc-{account['id']}", account=account["id"])})
     return render_template("documents/bills.html", tabs=_tabs(), current="bills",
                            accounts=accounts)
 
@@ -79,6 +81,13 @@ def bill_print(account_id: int, period: str) -> Response:
                     headers={"Content-Disposition": disposition})
 
 
+def _cursor_of(account_id: int) -> str | None:
+    """The page asked for one account's list (``account`` and ``cursor``); the others
+    show their first page."""
+    return request.args.get("cursor") if request.args.get("account") == str(account_id) \
+        else None
+
+
 # ---- Документы для соц. нормы --------------------------------------------------------------
 
 def _social(errors: FormErrors | None = None, form: dict[str, str] | None = None,
@@ -88,13 +97,16 @@ def _social(errors: FormErrors | None = None, form: dict[str, str] | None = None
     types = call("GET", "/documents/types") or []
     accounts = []
     for account in _accounts():
+        cursor = _cursor_of(account["id"])
         try:
-            docs = call("GET", f"/accounts/{account['id']}/documents") or []
+            answer = paging.fetch(f"/accounts/{account['id']}/documents", DOCUMENTS_PAGE, cursor)
         except ApiError as exc:
             if exc.status == 401:
                 raise
-            docs = []
-        accounts.append({**account, "documents": docs})
+            answer = {"items": [], "next": None}
+        accounts.append({**account, "documents": answer["items"],
+                         "pager": paging.links(answer, cursor, "documents.social",
+                                               f"docs-{account['id']}", account=account["id"])})
     return render_template("documents/social.html", tabs=_tabs(), current="social",
                            accounts=accounts, errors=shown(errors),
                            type_options=[(t["code"], t["title"]) for t in types],

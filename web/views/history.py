@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
+from web import paging
 from web import session as web_session
 from web.api import ApiError
 from web.charts import Bar, bar_chart
@@ -20,6 +21,7 @@ bp = Blueprint("history", __name__)
 
 TABS = ("payments", "all", "readings")
 PER_PAGE = 20
+READINGS_PAGE = 60  # five years of monthly readings of one meter: the chart's year on page 1
 
 # Every status the payments service gives a payment (services/payments/models.py), as the
 # customer reads it, with the colour of its badge.
@@ -35,7 +37,7 @@ PAYMENT_STATUSES: dict[str, tuple[str, str]] = {
 }
 PAYMENT_TYPES = {"electricity": "За электроэнергию", "penalty": "Пени"}
 PAYMENT_SOURCES = {"card": "Банковская карта", "saved_card": "Сохранённая карта",
-                   "autopay": "Автоплатёж"}
+                   "autopay": "Автоплатёж", "sbp": "СБП"}
 
 # The readings service's sources, statuses and reasons (services/readings/models.py).
 CHART_MONTHS = 12
@@ -58,7 +60,8 @@ def index() -> tuple[str, int]:
         "account_options": [(a["id"], " — ".join(filter(None, (a["number"], a.get("address")))))
                             for a in accounts]}
     if tab == "readings":
-        context.update(_readings(account_id) if account_id else {"meters": []})
+        context.update(_readings(account_id, request.args.get("cursor") or "")
+                       if account_id else {"meters": []})
     elif tab == "all" or account_id:
         context.update(_payments(None if tab == "all" else account_id,
                                  request.args.get("cursor") or ""))
@@ -90,57 +93,47 @@ def _payments(account_id: int | None, cursor: str) -> dict[str, Any]:
     filters = {"date_from": (request.args.get("date_from") or "").strip(),
                "date_to": (request.args.get("date_to") or "").strip()}
     params: dict[str, Any] = {k: v for k, v in filters.items() if v}
-    params["limit"] = PER_PAGE
-    if cursor:
-        params["cursor"] = cursor
     if account_id:
         params["account_id"] = account_id
-    try:
-        answer = web_session.call("GET", "/payments/history", params=params)
+    try:  # a stale cursor (an old link) gives the newest page instead
+        answer = paging.fetch("/payments/history", PER_PAGE, cursor, **params)
     except ApiError as exc:
         if exc.status != 422 and exc.status != 400:
             raise
-        if cursor and "cursor" in exc.fields:  # a stale link: the newest page instead
-            return _payments(account_id, "")
         errors = errors_from(exc, known={"date_from", "date_to"})
         return {"filters": filters, "errors": errors, "rows": [], "pager": None}
     rows = [{**row,
              "status_text": PAYMENT_STATUSES.get(row["status"], (row["status"], "neutral"))[0],
              "status_kind": PAYMENT_STATUSES.get(row["status"], ("", "neutral"))[1],
              "type_text": PAYMENT_TYPES.get(row["type"], row.get("type_name") or row["type"]),
-             "source_text": PAYMENT_SOURCES.get(row["source"],
-                                                row.get("source_name") or row["source"])}
+             "source_text": PAYMENT_SOURCES["sbp"] if row.get("method") == "sbp" else
+             PAYMENT_SOURCES.get(row["source"], row.get("source_name") or row["source"])}
             for row in answer["items"]]
-    base = {k: v for k, v in request.args.items() if k != "cursor"}
-    pager = None
-    if cursor or answer["next"]:  # newest first: «Ранее» goes to older payments
-        pager = {"first": url_for("history.index", **base) if cursor else None,
-                 "next": url_for("history.index", **base, cursor=answer["next"])
-                 if answer["next"] else None}
+    pager = paging.links(answer, cursor, "history.index")  # newest first: «Ранее» is older
     return {"filters": filters, "rows": rows, "pager": pager}
 
-
-
-def _readings(account_id: int) -> dict[str, Any]:
-    """Per meter the readings by period; the chart sums the consumption of every meter of
-    the account by month (a replaced meter's last months and the new one's first add up)."""
-    meters = web_session.call("GET", f"/accounts/{account_id}/readings") or []
+def _readings(account_id: int, cursor: str) -> dict[str, Any]:
+    """A page of readings (newest period first) grouped by meter; on the first page the
+    chart sums the consumption of every meter of the account by month (a replaced meter's
+    last months and the new one's first add up)."""
+    answer = paging.fetch(f"/accounts/{account_id}/readings", READINGS_PAGE, cursor)
+    meters: dict[str, dict[str, Any]] = {}
     by_month: dict[str, Decimal] = {}
-    for meter in meters:
-        zones = zone_labels(meter.get("zones") or 1)
-        meter["zone_names"] = zones
-        for reading in meter["readings"]:
-            status = READING_STATUSES.get(reading["status"], (reading["status"], "neutral"))
-            reading["status_text"], reading["status_kind"] = status
-            reading["source_text"] = READING_SOURCES.get(reading["source"], reading["source"])
-            reading["reason_text"] = READING_REJECT_REASONS.get(reading.get("reason") or "",
-                                                        reading.get("reason"))
-            used = reading.get("consumption")
-            reading["total"] = sum(used) if used else None
-            if used:
-                by_month[reading["period"]] = by_month.get(reading["period"], Decimal(0)) \
-                    + Decimal(sum(used))
-        meter["readings"] = list(reversed(meter["readings"]))  # newest first in the table
+    for reading in answer["items"]:
+        meter = meters.setdefault(reading["meter_serial"], {
+            "serial": reading["meter_serial"], "removed_on": reading["meter_removed_on"],
+            "zone_names": zone_labels(reading.get("zones") or 1), "readings": []})
+        meter["readings"].append(reading)
+        status = READING_STATUSES.get(reading["status"], (reading["status"], "neutral"))
+        reading["status_text"], reading["status_kind"] = status
+        reading["source_text"] = READING_SOURCES.get(reading["source"], reading["source"])
+        reading["reason_text"] = READING_REJECT_REASONS.get(reading.get("reason") or "",
+                                                            reading.get("reason"))
+        used = reading.get("consumption")
+        reading["total"] = sum(used) if used else None
+        if used and not cursor:
+            by_month[reading["period"]] = by_month.get(reading["period"], Decimal(0)) \
+                + Decimal(sum(used))
     months = sorted(by_month)[-CHART_MONTHS:]
     chart = None
     if months:
@@ -162,5 +155,6 @@ def _readings(account_id: int) -> dict[str, Any]:
                        f"{peak[:4]}: {by_month[peak]} кВт·ч.")
         chart = {"wide": bar_chart(bars, title, description, "кВт·ч"),
                  "compact": bar_chart(bars, title, description, "кВт·ч", compact=True)}
-    return {"meters": meters, "chart": chart,
-            "chart_rows": [(m, by_month[m]) for m in months]}
+    return {"meters": list(meters.values()), "chart": chart,
+            "chart_rows": [(m, by_month[m]) for m in months],
+            "pager": paging.links(answer, cursor, "history.index")}

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import (Blueprint, Response, current_app, flash, redirect, render_template,
                    request, session, url_for)
 
+from web import conversation, paging
 from web.api import ApiError, Download
 from web.forms import FormErrors, cleaned, errors_from, form_key, shown, values
 from web.session import call, operator_required, public_call
@@ -147,33 +148,33 @@ def requests() -> Any:
             query[name] = _iso_date(shown[name])
             if query[name] is None:
                 errors[name] = "Введите дату в формате дд.мм.гггг"
-    after = request.args.get("after_id", type=int)
-    query.update(after_id=after, limit=QUEUE_PAGE)
-    result: dict[str, Any] = {"requests": [], "next_after_id": None}
+    cursor = request.args.get("cursor")
+    result: dict[str, Any] = {"items": [], "next": None}
     if not errors:
         try:
-            result = call("GET", "/operator/requests", params=cleaned(query))
+            result = paging.fetch("/operator/requests", QUEUE_PAGE, cursor, **cleaned(query))
         except ApiError as exc:
             if exc.status not in (400, 422):
                 raise
             errors = errors_from(exc, known=set(shown))
     branches = _branches()
-    filters = {k: v for k, v in shown.items() if v}
     return render_template(
-        "operator/requests.html", tab="requests", rows=result["requests"], form=shown,
+        "operator/requests.html", tab="requests", rows=result["items"], form=shown,
         errors=errors, branches=branches,
         work_options=[(w["code"], w["title"]) for w in _works()],
         status_options=[(code, label) for code, (label, _) in REQUEST_STATUSES.items()], staff=_staff(), me=_me(),
         statuses=REQUEST_STATUSES, assignees=ASSIGNEES, date_hint=DATE_HINT,
-        next_url=url_for("operator.requests", **filters, after_id=result["next_after_id"])
-        if result.get("next_after_id") else None,
-        first_url=url_for("operator.requests", **filters) if after else None,
+        pager=paging.links(result, cursor, "operator.requests"),
     ), 422 if errors or errors.general else 200
 
 
 def _request_page(request_id: int, errors: FormErrors | None = None,
-                  form: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+                  form: dict[str, str] | None = None, status: int = 200,
+                  cursor: str | None = None) -> tuple[str, int]:
     item = call("GET", f"/operator/requests/{request_id}")
+    item["messages"], chat = conversation.shown(
+        item, f"/operator/requests/{request_id}/messages", cursor, "operator.request_view",
+        request_id=request_id)
     when = item.get("scheduled_at")
     form = dict(form or {})
     if when and "date" not in form:  # rescheduling starts from the date set
@@ -183,7 +184,7 @@ def _request_page(request_id: int, errors: FormErrors | None = None,
         "operator/request.html", tab="requests", item=item, errors=shown(errors),
         form=form, staff=_staff(), me=_me(), branches=_branches(),
         statuses=REQUEST_STATUSES, authors=AUTHORS, is_open=item["status"] in OPEN,
-        date_hint=DATE_HINT,
+        date_hint=DATE_HINT, chat=chat,
     ), status
 
 
@@ -191,8 +192,8 @@ def _request_page(request_id: int, errors: FormErrors | None = None,
 @operator_required
 def request_view(request_id: int) -> Any:
     """A request: what the customer asked, their files, the history and the conversation,
-    and the steps its status allows."""
-    return _request_page(request_id)
+    and the steps its status allows; ``cursor``: a page of earlier messages («Ранее»)."""
+    return _request_page(request_id, cursor=request.args.get("cursor"))
 
 
 def _step(request_id: int, action: str, done: str, body: dict[str, Any] | None = None,
@@ -306,28 +307,23 @@ def attachment(request_id: int, attachment_id: str) -> Any:
 @bp.get("/operator/documents")
 @operator_required
 def documents() -> Any:
-    """Documents waiting for a decision (or of a status), oldest first, by branch, by pages."""
+    """Documents waiting for a decision (or of a status), oldest first, by branch, a page at
+    a time."""
     form = {name: (request.args.get(name) or "").strip() for name in ("status", "branch")}
-    page = max(request.args.get("page", 1, type=int), 1)
+    cursor = request.args.get("cursor")
     errors = FormErrors()
-    result: dict[str, Any] = {"documents": [], "total": 0, "per_page": DOCUMENTS_PAGE}
+    result: dict[str, Any] = {"items": [], "next": None, "total": 0}
     try:
-        result = call("GET", "/operator/documents", params=cleaned({
-            **form, "page": page, "per_page": DOCUMENTS_PAGE}))
+        result = paging.fetch("/operator/documents", DOCUMENTS_PAGE, cursor, **cleaned(form))
     except ApiError as exc:
         if exc.status not in (400, 422):
             raise
         errors = errors_from(exc, known={"status", "branch"})
-    pages = max(1, -(-result["total"] // result["per_page"]))
-    filters = {k: v for k, v in form.items() if v}
     return render_template(
-        "operator/documents.html", tab="documents", rows=result["documents"], form=form,
-        errors=errors, branches=_branches(), statuses=DOCUMENT_STATUSES, page=page,
+        "operator/documents.html", tab="documents", rows=result["items"], form=form,
+        errors=errors, branches=_branches(), statuses=DOCUMENT_STATUSES,
         status_options=[(code, label) for code, (label, _) in DOCUMENT_STATUSES.items()],
-        pages=pages, total=result["total"],
-        prev_url=url_for("operator.documents", **filters, page=page - 1) if page > 1 else None,
-        next_url=url_for("operator.documents", **filters, page=page + 1)
-        if page < pages else None,
+        total=result["total"], pager=paging.links(result, cursor, "operator.documents"),
     ), 422 if errors or errors.general else 200
 
 

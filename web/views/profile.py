@@ -104,7 +104,7 @@ def _field_errors(exc: ApiError, order: tuple[str, ...]) -> FormErrors:
     errors.general = found.general
     for name in sorted(found, key=order.index):
         wording = FIELD_MESSAGES.get(name)
-        detail = exc.fields.get(name, "")
+        detail = exc.field_codes.get(name) or exc.fields.get(name, "")  # as the service said
         if callable(wording):
             errors[name] = wording(detail)
         elif wording and not re.search(r"[А-Яа-яЁё]", detail or ""):

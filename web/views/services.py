@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
+from web import conversation, paging
 from web import session as web_session
 from web.api import ApiError
 from web.forms import FormErrors, cleaned, errors_from, form_key, shown, values
@@ -26,6 +27,7 @@ REQUEST_STATUSES: dict[str, tuple[str, str]] = {
     "rejected": ("Отклонена", "bad"),
 }
 OPEN = ("new", "accepted", "scheduled")
+REQUESTS_PAGE = 20
 ORDER_FIELDS = ("work", "account_id", "branch", "address", "message", "contact_phone",
                 "preferred_time")
 SAY_WHAT_TO_DO = {
@@ -151,32 +153,39 @@ def _my_phone() -> str:
 @bp.get("/services/requests")
 @login_required
 def requests() -> str:
-    """«Мои заявки»: newest first, the status in Russian, unread replies marked."""
-    mine = web_session.call("GET", "/requests") or []
-    for item in mine:
+    """«Мои заявки»: newest first, a page at a time, the status in Russian, unread replies
+    marked."""
+    cursor = request.args.get("cursor")
+    answer = paging.fetch("/requests", REQUESTS_PAGE, cursor)
+    for item in answer["items"]:
         item["status_text"], item["status_kind"] = _status(item["status"])
-    return render_template("services/requests.html", requests=mine, tabs=_tabs(),
-                           current_tab="requests", counts=_counts())
+    return render_template("services/requests.html", requests=answer["items"], tabs=_tabs(),
+                           current_tab="requests", counts=_counts(),
+                           pager=paging.links(answer, cursor, "services.requests"))
 
 
 @bp.get("/services/requests/<int:request_id>")
 @login_required
 def detail(request_id: int) -> str:
-    """A request: what was ordered, its steps, the conversation, a reply and «Отменить»."""
-    return _detail_page(request_id)
+    """A request: what was ordered, its steps, the conversation (the latest messages, or
+    the page ``cursor`` names), a reply and «Отменить»."""
+    return _detail_page(request_id, cursor=request.args.get("cursor"))
 
 
 def _detail_page(request_id: int, errors: FormErrors | None = None, form: dict | None = None,
                  cancel_errors: FormErrors | None = None, status: int = 200,
-                 had_files: bool = False) -> Any:
+                 had_files: bool = False, cursor: str | None = None) -> Any:
     item = web_session.call("GET", f"/requests/{request_id}")
+    item["messages"], chat = conversation.shown(item, f"/requests/{request_id}/messages",
+                                                cursor, "services.detail",
+                                                request_id=request_id)
     item["status_text"], item["status_kind"] = _status(item["status"])
     for step in item.get("history", []):
         step["status_text"] = _status(step["status"])[0]
     return render_template(
         "services/detail.html", item=item, errors=shown(errors), form=form or {},
         cancel_errors=cancel_errors or FormErrors(), open=item["status"] in OPEN,
-        file_types=FILE_TYPES, had_files=had_files), status
+        file_types=FILE_TYPES, had_files=had_files, chat=chat), status
 
 
 @bp.post("/services/requests/<int:request_id>/messages")

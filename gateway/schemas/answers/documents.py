@@ -1,7 +1,7 @@
 """Replies of the documents routes."""
 from marshmallow import fields
 
-from gateway.schemas.answers import Answer, Day, Money, Moment, Opt, Req
+from gateway.schemas.answers import Answer, Day, Money, Moment, Opt, Req, page_of
 
 
 class Bill(Answer):
@@ -43,8 +43,7 @@ class StaffDocument(Document):
     reviewer_id = Opt()
 
 
-class PendingPage(Answer):
-    documents = fields.List(fields.Nested(StaffDocument), required=True)
-    total = Req(fields.Integer)
-    page = Req(fields.Integer)
-    per_page = Req(fields.Integer)
+BillPage = page_of(Bill, "BillPage")
+DocumentPage = page_of(Document, "DocumentPage")
+PendingPage = page_of(StaffDocument, "PendingPage", total=Req(fields.Integer, metadata={
+    "description": "Сколько документов во всём списке с этими фильтрами"}))

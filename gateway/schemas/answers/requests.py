@@ -1,7 +1,7 @@
 """Replies of the requests routes (РАЗДЕЛ «УСЛУГИ», the operators' queue, the catalogue)."""
 from marshmallow import fields
 
-from gateway.schemas.answers import Answer, ListOf, Moment, Opt, Req
+from gateway.schemas.answers import Answer, ListOf, Moment, Opt, Req, page_of
 
 
 class Work(Answer):
@@ -75,7 +75,11 @@ class RequestDetail(RequestSummary):
     reason = Opt()
     can_cancel = Req(fields.Boolean)
     history = ListOf(Step)
-    messages = ListOf(RequestMessage)
+    messages = ListOf(RequestMessage, metadata={
+        "description": "Последние 20 сообщений переписки, старые сверху"})
+    messages_earlier = Opt(metadata={
+        "description": "Курсор более ранних сообщений (cursor для GET …/messages); null — "
+                       "вся переписка выше"})
 
 
 class StaffRequestDetail(RequestDetail):
@@ -88,9 +92,10 @@ class Counts(Answer):
     unread_replies = Req(fields.Integer)
 
 
-class QueuePage(Answer):
-    requests = ListOf(StaffRequestSummary)
-    next_after_id = Opt(fields.Integer)
+RequestPage = page_of(RequestSummary, "RequestPage")
+QueuePage = page_of(StaffRequestSummary, "QueuePage")
+MessagePage = page_of(RequestMessage, "MessagePage", earlier=Opt(metadata={
+    "description": "Курсор страницы перед этой (более ранние сообщения); null — раньше нет"}))
 
 
 class Staff(Answer):

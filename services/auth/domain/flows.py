@@ -622,16 +622,16 @@ class AuthFlows:
                           email: str | None = None) -> dict[str, Any]:
         """An operator or admin (or customer) made by the command line, contacts trusted."""
         if role not in ROLES:
-            raise ValidationFailed(f"role must be one of {', '.join(ROLES)}", {"role": "unknown"})
+            raise ValidationFailed(f"Роль — одна из: {', '.join(ROLES)}", {"role": "unknown"})
         if not phone and not email:
-            raise ValidationFailed("phone or email is required", {"email": "required"})
+            raise ValidationFailed("Укажите телефон или e-mail", {"email": "required"})
         phone = normalize_phone(phone) if phone else None
         email = normalize_email(email) if email else None
         password = self._new_password(password, password)
         taken = [User.phone == phone] if phone else []
         taken += [User.email == email] if email else []
         if self.db.scalar(select(User).where(or_(*taken))):
-            raise Conflict("A user with this phone or e-mail exists", {"email": "taken"})
+            raise Conflict("Пользователь с таким телефоном или e-mail уже есть", {"email": "taken"})
         user = self._create_user("admin", hash_password(password), phone=phone, email=email,
                                  role=role)
         self.db.commit()

@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 from typing import Any, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from services.documents.domain import document_types
 from services.documents.models import Document
+from shared import paging
 from shared.contracts.billing import TARIFF_CATEGORIES
 from shared.contracts.documents import DOCUMENT_STATUSES
 from shared.errors import Conflict, NotFound, ValidationFailed
@@ -28,7 +29,6 @@ LABELS = {"submitted": "Подан", "under_review": "На рассмотрен�
 UNDECIDED = ("submitted", "under_review")
 DECISIONS = {"accept": "accepted", "reject": "rejected"}
 MAX_ID = 2**31 - 1
-PAGE_MAX = 100
 REASON_LENGTH = (3, 500)
 
 
@@ -38,14 +38,6 @@ def document_id(value: object) -> int:
         raise ValidationFailed("Неверный номер документа", {"document_id": "must be an integer"})
     if not 0 < value <= MAX_ID:
         raise NotFound("Документ не найден", {"document_id": "no such document"})
-    return value
-
-
-def _positive(value: object, field: str, default: int, most: int) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
-        raise ValidationFailed("Неверные параметры списка", {field: f"1 to {most}"})
     return value
 
 
@@ -123,12 +115,18 @@ class Submissions:
             raise
         return self.view(doc)
 
-    def of_account(self, account_id: int) -> list[dict[str, Any]]:
-        """The account's documents, newest first (withdrawn ones are gone from the list)."""
-        docs = self.db.scalars(select(Document).where(
-            Document.account_id == account_id, Document.status != "withdrawn")
-            .order_by(Document.id.desc()))
-        return [self.view(doc) for doc in docs]
+    def of_account(self, account_id: int, cursor: object = None, limit: object = None
+                   ) -> dict[str, Any]:
+        """The account's documents, newest first, a page at a time (shared/paging.py);
+        withdrawn ones are gone from the list."""
+        size = paging.limit_of(limit)
+        after = paging.decode(cursor, (int,))
+        query = select(Document).where(Document.account_id == account_id,
+                                       Document.status != "withdrawn")
+        if after is not None:
+            query = query.where(Document.id < after[0])
+        docs = list(self.db.scalars(query.order_by(Document.id.desc()).limit(size + 1)))
+        return paging.page(docs, size, self.view, lambda doc: [doc.id])
 
     def withdraw(self, user_id: str, doc: Document) -> dict[str, Any]:
         """The customer takes back a document nobody has decided on; its file is erased."""
@@ -154,26 +152,32 @@ class Submissions:
 
     # ---- operators -----------------------------------------------------------------------
 
-    def pending(self, status: object = None, branch: object = None, page: object = None,
-                per_page: object = None) -> dict[str, Any]:
-        """The operators' list, oldest first: by default the documents waiting for a
-        decision; ``status`` and ``branch`` filter it."""
+    def pending(self, status: object = None, branch: object = None, cursor: object = None,
+                limit: object = None) -> dict[str, Any]:
+        """The operators' list, oldest first, a page at a time (shared/paging.py), with
+        ``total`` of the whole list: by default the documents waiting for a decision;
+        ``status`` and ``branch`` filter it."""
         if status is not None and status not in DOCUMENT_STATUSES:
             raise ValidationFailed("Неверный статус", {"status": "one of "
                                                        + ", ".join(DOCUMENT_STATUSES)})
         if branch is not None and (not isinstance(branch, str) or not branch):
             raise ValidationFailed("Неверный филиал", {"branch": "a branch code"})
-        page_no = _positive(page, "page", 1, 10**6)
-        size = _positive(per_page, "per_page", 20, PAGE_MAX)
+        size = paging.limit_of(limit)
+        after = paging.decode(cursor, (str, int))
         where = [Document.status == status] if status else [Document.status.in_(UNDECIDED)]
         if branch:
             where.append(Document.branch == branch)
         total = self.db.scalar(select(func.count()).select_from(Document).where(*where))
-        docs = self.db.scalars(select(Document).where(*where)
-                               .order_by(Document.submitted_at, Document.id)
-                               .offset((page_no - 1) * size).limit(size))
-        return {"documents": [self.view(doc, staff=True) for doc in docs], "total": total,
-                "page": page_no, "per_page": size}
+        if after is not None:  # the documents after the last one given, in the same order
+            moment = paging.moment(after[0])
+            where.append(or_(Document.submitted_at > moment, and_(
+                Document.submitted_at == moment, Document.id > after[1])))
+        docs = list(self.db.scalars(select(Document).where(*where)
+                                    .order_by(Document.submitted_at, Document.id)
+                                    .limit(size + 1)))
+        return {**paging.page(docs, size, lambda doc: self.view(doc, staff=True),
+                              lambda doc: [doc.submitted_at.isoformat(), doc.id]),
+                "total": total}
 
     def open(self, operator_id: str, doc: Document) -> dict[str, Any]:
         """The operator opens the file; a submitted document is now under review."""

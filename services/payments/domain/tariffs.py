@@ -7,7 +7,9 @@ zone prices: two zones (day, night) and three zones (peak, half-peak, night). A 
 meter's month is priced zone by zone: the kWh of each range are shared among the zones in
 proportion to each zone's part of the month (whole kWh, the largest remainders rounded up),
 and each share is charged at its zone's price in that range. A table without zone prices for
-a meter's zones gives no price at all rather than the single rate for every zone.
+a meter's zones gives no price at all rather than the single rate for every zone; likewise a
+range whose price no citable source gave (``"price": null``) prices a month only while its
+volume stays below that range.
 
 Prices live in ``reference/tariffs.json`` (or the file named by ``TARIFFS_FILE``), each row
 with its source, never in code.
@@ -35,10 +37,11 @@ ZONE_TITLES = {"day": "дневная", "night": "ночная", "peak": "пик
 @dataclass(frozen=True)
 class Range:
     """One диапазон: its upper bound (kWh a month; None: no bound), another bound in the
-    heating season if the order sets one, the single-rate price and the zone prices."""
+    heating season if the order sets one, the single-rate price (None: not known) and the
+    zone prices."""
 
     up_to_kwh: int | None
-    price: Decimal
+    price: Decimal | None
     heating_up_to_kwh: int | None = None
     zones: Mapping[int, Mapping[str, Decimal]] = field(default_factory=dict)
 
@@ -64,7 +67,8 @@ def _bound(value: Any) -> int | None:
 def _range(data: Mapping[str, Any]) -> Range:
     zones = {int(count): {name: Decimal(price) for name, price in prices.items()}
              for count, prices in (data.get("zones") or {}).items()}
-    return Range(_bound(data["up_to_kwh"]), Decimal(data["price"]),
+    price = None if data["price"] is None else Decimal(data["price"])
+    return Range(_bound(data["up_to_kwh"]), price,
                  _bound(data.get("heating_up_to_kwh")), zones)
 
 
@@ -146,6 +150,20 @@ def _line(number: int, kwh: int, price: Decimal, **zone: Any) -> dict[str, Any]:
     return {"range": number, **zone, "kwh": kwh, "price": str(price), "amount": str(amount)}
 
 
+def _check_prices(tariff: Tariff, zones: int, names: tuple[str, ...], widths: list[int]
+                  ) -> None:
+    """NotFound unless every range the month's volume reaches has a price for this meter:
+    no bill is better than one at a made-up price."""
+    source = f"{tariff.category} from {tariff.valid_from}"
+    for number, (band, width) in enumerate(zip(tariff.ranges, widths), start=1):
+        if zones > 1 and (not names or (width > 0 and zones not in band.zones)):
+            raise NotFound(f"В тарифе нет цен для счётчика с {zones} зонами суток",
+                           {"tariff": f"no {zones}-zone prices for {source}"})
+        if zones == 1 and width > 0 and band.price is None:
+            raise NotFound(f"В тарифе нет цены для {number}-го диапазона потребления",
+                           {"tariff": f"no price of range {number} for {source}"})
+
+
 def charge_for(tariff: Tariff, consumption: list[int], month: int | None = None
                ) -> dict[str, Any]:
     """The charge for a month's consumption (kWh per zone of the meter; the ranges apply to
@@ -157,17 +175,15 @@ def charge_for(tariff: Tariff, consumption: list[int], month: int | None = None
                                {"consumption": "non-negative whole kWh per zone"})
     zones = len(consumption)
     names = tariff.zone_order.get(zones, ()) if zones > 1 else ()
-    if zones > 1 and not (names and all(zones in band.zones for band in tariff.ranges)):
-        raise NotFound(f"В тарифе нет цен для счётчика с {zones} зонами суток",
-                       {"tariff": f"no {zones}-zone prices for {tariff.category} from "
-                                  f"{tariff.valid_from}"})
     widths = _widths(tariff, sum(consumption), month in tariff.heating_months)
+    _check_prices(tariff, zones, names, widths)
     lines = []
     for number, (band, width, split) in enumerate(
             zip(tariff.ranges, widths, zone_widths(widths, consumption)), start=1):
         if width <= 0:
             continue
         if zones == 1:
+            assert band.price is not None  # _check_prices
             lines.append(_line(number, width, band.price))
             continue
         for index, (name, kwh) in enumerate(zip(names, split), start=1):

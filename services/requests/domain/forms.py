@@ -89,9 +89,6 @@ class Queue(Form):
     date_from = fields.Date(allow_none=True, error_messages={"invalid": "a date YYYY-MM-DD"})
     date_to = fields.Date(allow_none=True, error_messages={"invalid": "a date YYYY-MM-DD"})
     assignee = text(36)
-    after_id = whole(allow_none=True,
-                     validate=validate.Range(min=0, max=MAX_ID, error=f"0 to {MAX_ID}"))
-    limit = whole(load_default=50, validate=validate.Range(min=1, max=100, error="1 to 100"))
 
 
 def _kopecks(value: Decimal) -> None:

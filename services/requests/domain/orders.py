@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from services.requests.domain import catalogue, forms, lifecycle
+from services.requests.domain import catalogue, conversation, forms, lifecycle
 from services.requests.domain.attachments import Upload, attachment_view, read_uploads
 from services.requests.models import Attachment, Message, Staff, StatusChange, WorkRequest
+from shared import paging
 from shared.db import insert_if_absent
 from shared.errors import NotFound, ValidationFailed
 from shared.identities import normalize_contact_phone
@@ -27,6 +28,11 @@ CUSTOMER, OPERATOR, SYSTEM = "customer", "operator", "system"
 SCHEDULE_HORIZON = timedelta(days=366)
 
 AccountOf = Callable[[int], dict[str, Any]]  # the caller's grant, need="full" (shared/grants.py)
+
+
+def _other(viewer: str) -> str:
+    """The side of the conversation whose messages ``viewer`` reads."""
+    return OPERATOR if viewer == CUSTOMER else CUSTOMER
 
 
 def _request_id(value: object) -> int:
@@ -64,8 +70,8 @@ class Orders:
         return view
 
     def _detail(self, r: WorkRequest, viewer: str) -> dict[str, Any]:
-        other = OPERATOR if viewer == CUSTOMER else CUSTOMER
-        unread = sum(m.author_role == other and m.read_at is None for m in r.messages)
+        other = _other(viewer)
+        unread = self._unread([r.id], other).get(r.id, 0)
         return {
             **self._summary(r, unread, viewer),
             "address": r.address, "contact_phone": r.contact_phone,
@@ -74,12 +80,7 @@ class Orders:
             "history": [{"status": h.status, "status_label": lifecycle.LABELS[h.status],
                          "at": h.at.isoformat(), "actor": h.actor_role, "reason": h.reason,
                          "scheduled_at": self._local(h.scheduled_at)} for h in r.history],
-            "messages": [{"id": m.id, "author": m.author_role, "text": m.text,
-                          "created_at": m.created_at.isoformat(),
-                          "read_at": m.read_at.isoformat() if m.read_at else None,
-                          "new": m.author_role == other and m.read_at is None,
-                          "attachments": [attachment_view(a) for a in m.attachments]}
-                         for m in r.messages],
+            **conversation.latest(self.db, r.id, other),  # the rest by pages
         }
 
     def _unread(self, ids: list[int], author_role: str) -> dict[int, int]:
@@ -100,9 +101,9 @@ class Orders:
     # ---- shared steps --------------------------------------------------------------------
 
     def _get(self, request_id: object, lock: bool = False) -> WorkRequest:
+        # The messages are not loaded: a conversation may be long (conversation.py pages it).
         query = select(WorkRequest).where(WorkRequest.id == _request_id(request_id)).options(
-            selectinload(WorkRequest.history),
-            selectinload(WorkRequest.messages).selectinload(Message.attachments))
+            selectinload(WorkRequest.history))
         if lock:  # PostgreSQL: two operators acting at once take turns (SQLite is serial)
             query = query.with_for_update()
         request = self.db.scalar(query)
@@ -157,13 +158,14 @@ class Orders:
                  uploads: list[Upload], stored: list[str]) -> Message:
         message = Message(author_role=role, author_id=author_id, text=text or "",
                           created_at=self.now)
+        message.request = r  # not r.messages.append: that would load the whole conversation
+        self.db.add(message)
         for position, upload in enumerate(uploads):
             key = self.store.put(upload.data)
             stored.append(key)
             message.attachments.append(Attachment(
                 id=str(uuid.uuid4()), position=position, filename=upload.filename,
                 content_type=upload.content_type, size=len(upload.data), storage_key=key))
-        r.messages.append(message)
         r.updated_at = self.now
         return message
 
@@ -240,12 +242,25 @@ class Orders:
                 "created_at": self.now.isoformat()})
         return self._detail(r, CUSTOMER)
 
-    def mine(self, user_id: str) -> list[dict[str, Any]]:
-        """The customer's requests, newest first, each with its unread replies."""
-        requests = list(self.db.scalars(select(WorkRequest).where(
-            WorkRequest.user_id == user_id).order_by(WorkRequest.id.desc())))
-        unread = self._unread([r.id for r in requests], OPERATOR)
-        return [self._summary(r, unread.get(r.id, 0), CUSTOMER) for r in requests]
+    def mine(self, user_id: str, cursor: object = None, limit: object = None
+             ) -> dict[str, Any]:
+        """The customer's requests, newest first, each with its unread replies; a page at
+        a time (shared/paging.py)."""
+        size = paging.limit_of(limit)
+        after = paging.decode(cursor, (int,))
+        query = select(WorkRequest).where(WorkRequest.user_id == user_id)
+        if after is not None:
+            query = query.where(WorkRequest.id < after[0])
+        requests = list(self.db.scalars(query.order_by(WorkRequest.id.desc()).limit(size + 1)))
+        return self._page(requests, size, OPERATOR, CUSTOMER)
+
+    def _page(self, requests: list[WorkRequest], size: int, other: str, viewer: str
+              ) -> dict[str, Any]:
+        """A page of summaries, each with the messages of ``other`` the viewer has not read."""
+        unread = self._unread([r.id for r in requests[:size]], other)
+        return paging.page(requests, size, lambda r: self._summary(r, unread.get(r.id, 0),
+                                                                   viewer),
+                           lambda r: [r.id])
 
     def view_own(self, user_id: str, request_id: object) -> dict[str, Any]:
         """One request with its timeline and conversation; the replies count as read now."""
@@ -253,6 +268,13 @@ class Orders:
         view = self._detail(r, CUSTOMER)
         self._mark_read(r, OPERATOR)
         return view
+
+    def conversation_own(self, user_id: str, request_id: object, cursor: object,
+                         limit: object) -> dict[str, Any]:
+        """A page of the conversation of the customer's request (reading it changes nothing:
+        opening the request marks the replies read)."""
+        return conversation.page(self.db, self.own(user_id, request_id).id, OPERATOR, cursor,
+                                 limit)
 
     def cancel(self, user_id: str, request_id: object, data: dict[str, Any]) -> dict[str, Any]:
         """The customer withdraws a request before its date is set."""
@@ -308,7 +330,10 @@ class Orders:
 
     def queue(self, operator_id: str, filters: dict[str, Any]) -> dict[str, Any]:
         """Requests oldest first, filtered by status, work, branch, creation date (in the
-        supplier's zone) and assignee ("me", "none" or an operator's id)."""
+        supplier's zone) and assignee ("me", "none" or an operator's id); a page at a time
+        (shared/paging.py)."""
+        size = paging.limit_of(filters.pop("limit", None))
+        after = paging.decode(filters.pop("cursor", None), (int,))
         given = {k: v for k, v in filters.items() if v not in (None, "")}
         f = forms.load(forms.Queue, given, "Проверьте фильтры")
         query = select(WorkRequest)
@@ -331,12 +356,10 @@ class Orders:
         elif assignee:
             query = query.where(WorkRequest.assignee_id == (
                 operator_id if assignee == "me" else assignee))
-        if f.get("after_id") is not None:
-            query = query.where(WorkRequest.id > f["after_id"])
-        requests = list(self.db.scalars(query.order_by(WorkRequest.id).limit(f["limit"])))
-        unread = self._unread([r.id for r in requests], CUSTOMER)
-        return {"requests": [self._summary(r, unread.get(r.id, 0), OPERATOR) for r in requests],
-                "next_after_id": requests[-1].id if len(requests) == f["limit"] else None}
+        if after is not None:
+            query = query.where(WorkRequest.id > after[0])
+        requests = list(self.db.scalars(query.order_by(WorkRequest.id).limit(size + 1)))
+        return self._page(requests, size, CUSTOMER, OPERATOR)
 
     def view_any(self, request_id: object) -> dict[str, Any]:
         """A request as the operator sees it; the customer's messages count as read now."""
@@ -344,6 +367,11 @@ class Orders:
         view = self._detail(r, OPERATOR)
         self._mark_read(r, CUSTOMER)
         return view
+
+    def conversation_any(self, request_id: object, cursor: object, limit: object
+                         ) -> dict[str, Any]:
+        """Operators: a page of a request's conversation (marks nothing read)."""
+        return conversation.page(self.db, self._get(request_id).id, CUSTOMER, cursor, limit)
 
     def assign(self, operator_id: str, request_id: object, data: dict[str, Any]
                ) -> dict[str, Any]:

@@ -1,21 +1,27 @@
-"""Load on the write path (issue 15, first cut): reading submissions through the whole system
-next to a plain baseline measured in the same run.
+"""Load on the write paths (issue 15): reading submissions and card payments through the
+whole system, next to a plain baseline running the same domain code, measured in the same run.
 
-* ours:     POST /api/v1/accounts/{id}/readings through the gateway, readings (and the rest of
-            the stack, started as ``make run`` starts it: tests/e2e/stack.py), the outbox and
-            RabbitMQ; a subscriber bound to ``readings.events`` as billing would be measures
-            the delay from the 201 to the ``reading_submitted`` event.
-* baseline: a plain Flask app under gunicorn with the gateway's gunicorn_conf.py, writing the
-            same reading row into a database migrated with readings' own migrations (mark the
-            earlier readings of the period replaced, insert, commit): no token, no bus, no
-            rules; its "event" is counted at the commit.
+Per mode (``--db`` × ``--replicas``) a system is started as ``make run`` starts it
+(bench/load_system.py: a vhost and databases of its own, a registry generated and imported
+with the accounts CLI, customers registered and linked through the API), then per client
+level, interleaved so both see the same machine:
 
-Closed loop: each client has its own customer and account and submits back to back.
+* readings, ours:     POST /api/v1/accounts/{id}/readings through the gateway and the bus;
+* readings, baseline: the same ``Readings.submit`` in a plain Flask app (bench/load_baseline.py);
+* payments, ours:     POST /api/v1/payments, then the sandbox's card form (paid);
 
-    .venv/bin/python -m bench.load [--clients 1,8] [--duration 10] [--warmup 2] [--json out]
+and at the highest level ``GET /api/v1/auth/me`` against the baseline's ``GET /me``. A billing
+subscriber (a durable queue bound to readings.events and payments.events) gives the delay from
+each answer to its event and counts lost and duplicated events. Each row has throughput,
+latency p50/p90/p99 and CPU ms per request by process (psutil: gateway workers, each service
+process, RabbitMQ's beam.smp, the PostgreSQL backends of the run's databases), and with two
+replicas the events each relay sent. A table against the issue's targets ends the run.
 
-Needs RabbitMQ (AMQP_URI, RABBIT_MANAGEMENT_URI as in the settings); makes a vhost and a temp
-folder and removes both at exit.
+    .venv/bin/python -m bench.load [--db sqlite,postgres] [--replicas 1,2] [--clients 1,8,32]
+        [--duration 10] [--warmup 2] [--accounts 2000] [--profile] [--short] [--json out.json]
+
+Needs RabbitMQ (AMQP_URI, RABBIT_MANAGEMENT_URI) and, for ``--db postgres``, PostgreSQL on
+127.0.0.1:5432 (user postgres, trust); everything made is removed at exit.
 """
 from __future__ import annotations
 
@@ -23,257 +29,242 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
+import signal
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote
 
-import pika
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.stack import Stack, eventually, free_port, make_stack  # noqa: E402
+from bench.load_measure import (CLIENT, Call, CpuMeter, Result, Subscriber,  # noqa: E402
+                                closed_loop, postgres_backends, tree)
+from bench.load_profile import Profiler  # noqa: E402
+from bench.load_report import print_mode, print_targets  # noqa: E402
+from bench.load_system import (REPLICATED, Customer, LoadStack, customers,  # noqa: E402
+                               make_vhost, start_baseline, start_stack)
+from bench.payments import PgDatabases  # noqa: E402 - a database per name, dropped at the end
+from tests.e2e.stack import SERVICES  # noqa: E402
 
-AMQP = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/").rstrip("/")
+AMQP = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 MANAGEMENT = os.environ.get("RABBIT_MANAGEMENT_URI", "http://guest:guest@127.0.0.1:15672/")
-PERIOD = time.strftime("%Y-%m")
+CARD: dict[str, Any] = {"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2035, "cvc": "123"}
+API = "/api/v1"
+FULL = {"db": "sqlite,postgres", "replicas": "1,2", "clients": "1,8,32", "duration": 10.0,
+        "warmup": 2.0, "accounts": 2000}
+SHORT = {"db": "sqlite", "replicas": "1", "clients": "1,4", "duration": 2.0, "warmup": 0.5,
+         "accounts": 50}
 
 
-# -- the baseline: gunicorn imports ``bench.load:baseline_app()``; its database from env ------
+class Clients:
+    """The HTTP calls of the clients: one keep-alive session per client thread and system."""
 
-def baseline_app() -> Any:
-    from flask import Flask, jsonify, request
-    from sqlalchemy import text
+    def __init__(self, people: list[Customer], gateway: str, baseline: str) -> None:
+        self.people, self.gateway, self.baseline = people, gateway, baseline
+        self.local = threading.local()
 
-    from shared.db import make_engine
+    def _session(self, system: str) -> requests.Session:
+        session = getattr(self.local, system, None)
+        if session is None:
+            session = requests.Session()
+            setattr(self.local, system, session)
+        return session
 
-    engine = make_engine(os.environ["BENCH_BASELINE_DB"], pool_size=8)
-    app = Flask("baseline")
+    def _auth(self, i: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.people[i].token}"}
 
-    @app.post("/accounts/<int:account_id>/readings")
-    def submit(account_id: int) -> Any:
-        body = request.get_json()
-        with engine.begin() as conn:
-            conn.execute(text(
-                "UPDATE readings SET status = 'replaced' WHERE account_id = :a AND "
-                "meter_serial = :m AND period = :p AND status IN ('pending', 'accepted')"),
-                {"a": account_id, "m": body["meter_serial"], "p": PERIOD})
-            reading_id = conn.execute(text(
-                "INSERT INTO readings (account_id, meter_serial, period, t1, rolled_over, "
-                "source, status, submitted_at) VALUES (:a, :m, :p, :v, false, 'manual', "
-                "'pending', CURRENT_TIMESTAMP) RETURNING id"),
-                {"a": account_id, "m": body["meter_serial"], "p": PERIOD,
-                 "v": body["values"][0]}).scalar_one()
-        return jsonify({"id": reading_id}), 201
+    def reading(self, system: str) -> Call:
+        def call(i: int, n: int) -> tuple[int, Any, str | None]:
+            c = self.people[i]
+            body: dict[str, Any] = {"meter_serial": c.serial, "values": [1000 + n], "confirm": True}
+            if system == "ours":
+                r = self._session(system).post(
+                    f"{self.gateway}{API}/accounts/{c.account_id}/readings", json=body,
+                    headers={**self._auth(i), "Idempotency-Key": str(uuid.uuid4())},
+                    timeout=60)
+            else:
+                r = self._session(system).post(
+                    f"{self.baseline}/accounts/{c.account_id}/readings", json=body, timeout=60)
+            if r.status_code != 201:
+                return r.status_code, None, r.text[:200]
+            return 201, r.json()["id"] if system == "ours" else None, None
+        return call
 
-    @app.get("/healthz")
-    def healthz() -> Any:
-        return jsonify({"ok": True})
+    def payment(self) -> Call:
+        def call(i: int, n: int) -> tuple[int, Any, str | None]:
+            session, key = self._session("ours"), str(uuid.uuid4())
+            r = session.post(f"{self.gateway}{API}/payments", timeout=60, json={
+                "idempotency_key": key, "items": [{"account_id": self.people[i].account_id,
+                                                   "kind": "electricity", "amount": "10.00"}]},
+                headers={**self._auth(i), "Idempotency-Key": key})
+            url = (r.json().get("action") or {}).get("confirmation_url") \
+                if r.status_code == 201 else None
+            if not url:
+                return r.status_code, None, r.text[:200]
+            paid = session.post(f"{self.gateway}{API}/payments/sandbox/"
+                                f"{url.rstrip('/').rsplit('/', 1)[-1]}", json=CARD,
+                                headers=self._auth(i), timeout=60)
+            if paid.status_code != 200 or paid.json().get("status") != "succeeded":
+                return paid.status_code, None, paid.text[:200]
+            return 200, paid.json()["id"], None
+        return call
 
-    return app
+    def me(self, system: str) -> Call:
+        url = f"{self.gateway}{API}/auth/me" if system == "ours" else f"{self.baseline}/me"
 
-
-# -- measuring ---------------------------------------------------------------------------------
-
-class Subscriber(threading.Thread):
-    """Billing's view: an exclusive queue on ``readings.events``; arrival time per reading."""
-
-    def __init__(self, amqp_uri: str) -> None:
-        super().__init__(daemon=True)
-        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-        channel = self.connection.channel()
-        channel.exchange_declare("readings.events", exchange_type="topic", durable=True)
-        queue = channel.queue_declare("", exclusive=True).method.queue
-        channel.queue_bind(queue, "readings.events", routing_key="reading_submitted")
-        channel.basic_consume(queue, self._on_message, auto_ack=True)
-        self.channel = channel
-        self.arrived: dict[int, list[float]] = {}
-
-    def _on_message(self, _ch: Any, _method: Any, _props: Any, body: bytes) -> None:
-        reading_id = json.loads(body)["payload"]["reading_id"]
-        self.arrived.setdefault(reading_id, []).append(time.monotonic())
-
-    def run(self) -> None:
-        try:
-            self.channel.start_consuming()
-        except Exception:  # the connection closed at the end
-            pass
-
-    def close(self) -> None:
-        self.connection.add_callback_threadsafe(self.channel.stop_consuming)
+        def call(i: int, n: int) -> tuple[int, Any, str | None]:
+            r = self._session(system).get(url, headers=self._auth(i), timeout=60)
+            return r.status_code, None, None if r.status_code == 200 else r.text[:200]
+        return call
 
 
-@dataclass
-class Result:
-    system: str
-    clients: int
-    seconds: float
-    latencies: list[float] = field(default_factory=list)  # s, of the 2xx in the window
-    errors: int = 0
-    done: dict[int, float] = field(default_factory=dict)  # reading id -> monotonic 201 time
-
-    def line(self, subscriber: Subscriber | None) -> dict[str, Any]:
-        lat = sorted(self.latencies)
-        row: dict[str, Any] = {
-            "system": self.system, "clients": self.clients, "requests": len(lat),
-            "errors": self.errors, "per_s": round(len(lat) / self.seconds, 1),
-            "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99)}
-        if subscriber is not None:
-            delays = sorted(subscriber.arrived[r][0] - t for r, t in self.done.items()
-                            if r in subscriber.arrived)
-            row.update(event_p50_ms=pct(delays, 50), event_p99_ms=pct(delays, 99),
-                       lost=sum(r not in subscriber.arrived for r in self.done),
-                       duplicated=sum(len(subscriber.arrived[r]) > 1 for r in self.done
-                                      if r in subscriber.arrived))
-        return row
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    return round(1000 * values[min(len(values) - 1, int(len(values) * q / 100))], 1)
-
-
-def closed_loop(system: str, submit: Callable[[int, int], tuple[int, int | None]],
-                clients: int, duration: float, warmup: float) -> Result:
-    """``clients`` threads calling ``submit(client, n)`` back to back; record what finishes
-    within ``duration`` after ``warmup``."""
-    result = Result(system, clients, duration)
-    start = time.monotonic() + warmup
-    stop = start + duration
-    lock = threading.Lock()
-
-    def client(i: int) -> None:
-        n = 0
-        while time.monotonic() < stop:
-            began = time.monotonic()
-            status, reading_id = submit(i, n)
-            ended = time.monotonic()
-            n += 1
-            if began >= start and ended <= stop:
-                with lock:
-                    if 200 <= status < 300:
-                        result.latencies.append(ended - began)
-                        if reading_id is not None:
-                            result.done[reading_id] = ended
-                    else:
-                        result.errors += 1
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return result
-
-
-# -- set-up ------------------------------------------------------------------------------------
-
-def make_vhost() -> tuple[str, Callable[[], None]]:
-    name = f"bench-load-{uuid.uuid4().hex[:8]}"
-    api = MANAGEMENT.rstrip("/") + "/api"
-    requests.put(f"{api}/vhosts/{quote(name, safe='')}", timeout=10).raise_for_status()
-    requests.put(f"{api}/permissions/{quote(name, safe='')}/guest", timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    base = AMQP.rsplit("/", 1)[0] if AMQP.count("/") > 2 else AMQP
-    return (f"{base}/{quote(name, safe='')}",
-            lambda: requests.delete(f"{api}/vhosts/{quote(name, safe='')}", timeout=10))
-
-
-def customer(stack: Stack) -> tuple[str, int, str]:
-    """A registered customer with a linked account of one meter: token, account id, serial."""
-    token = stack.register_phone()["access_token"]
-    account_id = stack.link_account(token, stack.open_account())
-    meters = eventually(lambda: stack.api("GET", f"/accounts/{account_id}/meters", token).json(),
-                        what="the account's meters")
-    meters = meters.get("meters", meters) if isinstance(meters, dict) else meters
-    return token, account_id, meters[0]["serial"]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.load")
-    parser.add_argument("--clients", default="1,8")
-    parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--json", help="write the rows to this file too")
-    args = parser.parse_args(argv)
+def run_mode(db: str, replicas: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One system (``db``, ``replicas``) and its baseline, every level measured."""
     levels = [int(c) for c in args.clients.split(",")]
-
     var = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    amqp_uri, drop_vhost = make_vhost()
-    stack = make_stack(var, amqp_uri, ACCESS_TOKEN_TTL="3600")
-    baseline: subprocess.Popen | None = None
+    amqp_uri, vhost = make_vhost(AMQP, MANAGEMENT)
+    pg = PgDatabases() if db == "postgres" else None
+    stack: LoadStack | None = None
+    baseline = None
     rows: list[dict[str, Any]] = []
     try:
-        stack.start(demo=False, web=False)
-        people = [customer(stack) for _ in range(max(levels))]
+        databases = {f"{s.upper()}_DATABASE_URL": pg.create(s) for s in SERVICES} if pg else {}
+        if pg:  # 8 service processes with 2 replicas: 6 connections each fit in 100
+            databases.update(DB_POOL_SIZE="3", DB_MAX_OVERFLOW="3")
+        t0 = time.monotonic()
+        stack = start_stack(var, amqp_uri, replicas, databases, args.accounts)
+        people = customers(stack, max(levels), args.accounts)
+        base_db = pg.create("baseline") if pg else f"sqlite:///{var / 'baseline.db'}"
+        baseline, base_url = start_baseline(stack, base_db)
+        print(f"\n## {db}, {replicas} replica(s) of {', '.join(REPLICATED)}: ready in "
+              f"{time.monotonic() - t0:.0f} s, {len(people)} customers, load average "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
         subscriber = Subscriber(amqp_uri)
         subscriber.start()
-        http = threading.local()
-
-        def ours(i: int, n: int) -> tuple[int, int | None]:
-            session = getattr(http, "s", None) or requests.Session()
-            http.s = session
-            token, account_id, serial = people[i]
-            r = session.post(f"{stack.gateway}/api/v1/accounts/{account_id}/readings",
-                             json={"meter_serial": serial, "values": [1000 + n],
-                                   "confirm": True},
-                             headers={"Authorization": f"Bearer {token}",
-                                      "Idempotency-Key": str(uuid.uuid4())}, timeout=60)
-            return r.status_code, (r.json().get("id") if r.status_code == 201 else None)
-
-        # The baseline: readings' schema, its own database, the gateway's gunicorn settings.
-        from shared.db import migrate
-        base_db = f"sqlite:///{var / 'baseline.db'}"
-        migrate(ROOT / "services" / "readings" / "migrations", base_db)
-        port = free_port()
-        baseline = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gateway/gunicorn_conf.py",
-             "bench.load:baseline_app()"], cwd=ROOT, start_new_session=True,
-            env={**stack.env, "BENCH_BASELINE_DB": base_db, "GATEWAY_BIND": f"127.0.0.1:{port}"},
-            stdout=open(var / "baseline.log", "w"), stderr=subprocess.STDOUT)
-        eventually(lambda: _up(f"http://127.0.0.1:{port}/healthz"), what="the baseline")
-
-        def plain(i: int, n: int) -> tuple[int, int | None]:
-            session = getattr(http, "b", None) or requests.Session()
-            http.b = session
-            _, account_id, serial = people[i]
-            r = session.post(f"http://127.0.0.1:{port}/accounts/{account_id}/readings",
-                             json={"meter_serial": serial, "values": [1000 + n]}, timeout=60)
-            return r.status_code, None
-
-        for clients in levels:  # interleaved: both see the same machine
-            for system, submit in (("ours", ours), ("baseline", plain)):
-                result = closed_loop(system, submit, clients, args.duration, args.warmup)
-                time.sleep(1)  # the last events arrive
-                rows.append(result.line(subscriber if system == "ours" else None))
-                print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+        clients = Clients(people, stack.gateway, base_url)
+        ours_dbs = [n for n in (pg.names if pg else []) if not n.endswith("_baseline")]
+        me = psutil.Process()
+        groups: dict[str, Callable[[], dict[str, Any]]] = {
+            "ours": lambda: {**stack.process_groups(ours_dbs), CLIENT: [me]},
+            "baseline": lambda: {"baseline": tree(baseline.pid), CLIENT: [me],
+                                 **({"postgres": postgres_backends([base_db.rsplit("/", 1)[1]])}
+                                    if pg else {})}}
+        profiler = Profiler(var) if args.profile else None
+        plan = [(n, "readings", s) for n in levels for s in ("ours", "baseline")]
+        plan += [(n, "payments", "ours") for n in levels]
+        plan += [(max(levels), "auth_me", s) for s in ("ours", "baseline")]
+        for n, scenario, system in plan:
+            call = (clients.reading(system) if scenario == "readings" else
+                    clients.payment() if scenario == "payments" else clients.me(system))
+            rows.append(measure(stack, subscriber, groups[system], call, system, scenario, n,
+                                args, profiler if (scenario, system) == ("readings", "ours")
+                                else None))
+            rows[-1].update(db=db, replicas=replicas)
+            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
         subscriber.close()
+        if profiler is not None:
+            print(profiler.report())
+        print_mode(rows)
     finally:
         if baseline is not None:
             baseline.terminate()
             baseline.wait(15)
-        stack.stop()
-        drop_vhost()
-        shutil.rmtree(var, ignore_errors=True)
+        if stack is not None:
+            stack.stop()
+        if pg is not None:
+            pg.drop()
+        requests.delete(vhost, timeout=10)
+        if args.keep_var:
+            print(f"# kept {var}")
+        else:
+            shutil.rmtree(var, ignore_errors=True)
+    return rows
+
+
+def measure(stack: LoadStack, subscriber: Subscriber, find: Callable[[], dict[str, Any]],
+            call: Call, system: str, scenario: str, clients: int, args: argparse.Namespace,
+            profiler: Profiler | None) -> dict[str, Any]:
+    """One closed loop: its row with CPU per request, events and per-replica counts."""
+    cpu = CpuMeter(find)
+    service = scenario if scenario in REPLICATED else None
+    replicas = [p for p in stack.metrics_ports if service and p.split("-")[0] == service]
+    counts = {p: _replica_counts(stack, p) for p in replicas}
+    dup_before = subscriber.duplicated_events()
+
+    def window(opening: bool) -> None:
+        cpu.window(opening)
+        if opening and profiler is not None:
+            profiler.start(stack.pid("readings"), args.duration)
+
+    result: Result = closed_loop(system, scenario, call, clients, args.duration, args.warmup,
+                                 window)
+    row = result.row()
+    row["cpu_ms"] = cpu.per_request(len(result.latencies))
+    if result.error_samples:
+        row["error_samples"] = result.error_samples
+    if system == "ours" and service:
+        subscriber.wait_for(list(result.done))
+        row.update(result.events(subscriber))
+        row["duplicated_event_ids"] = subscriber.duplicated_events() - dup_before
+        after = {p: _replica_counts(stack, p) for p in replicas}
+        for i, key in enumerate(("relayed_by", "rpc_served_by")):
+            row[key] = {p: int(after[p][i] - counts[p][i]) for p in replicas}
+    return row
+
+
+def _replica_counts(stack: LoadStack, process: str) -> tuple[float, float]:
+    """Events this process's relay sent, RPC calls it served (warm-up and tail included)."""
+    return (stack.metric(process, "nesk_bench_relayed_total"),
+            stack.metric(process, "nesk_workers_total", kind="rpc"))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split(
+        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", help="sqlite, postgres or both (default both)")
+    parser.add_argument("--replicas", help="processes of readings and payments (default 1,2)")
+    parser.add_argument("--clients", help="closed-loop client levels (default 1,8,32)")
+    parser.add_argument("--duration", type=float, help="measured seconds per loop (10)")
+    parser.add_argument("--warmup", type=float, help="seconds before measuring (2)")
+    parser.add_argument("--accounts", type=int, help="accounts in the registry (2000)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy on the readings process; the top functions")
+    parser.add_argument("--short", action="store_true",
+                        help="a smoke check; defaults SQLite, 1 replica, 1 and 4 clients, "
+                             "2 s loops, 50 accounts")
+    parser.add_argument("--json", help="write every row to this file too")
+    parser.add_argument("--keep-var", action="store_true", help="keep the temp folders")
+    args = parser.parse_args(argv)
+    defaults = (SHORT if args.short else FULL)
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    """SIGTERM ends the run like Ctrl-C: the finally blocks remove what was made."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    rows: list[dict[str, Any]] = []
+    for db in args.db.split(","):
+        for replicas in [int(r) for r in args.replicas.split(",")]:
+            rows += run_mode(db, replicas, args)
+    print_targets(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1))
     return 0
-
-
-def _up(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 if __name__ == "__main__":

@@ -45,7 +45,11 @@ class Profiler:
         if self.binary is None:
             return "--profile: py-spy is not installed (pip install py-spy)"
         for process in self.running:
-            process.wait(120)
+            try:
+                process.wait(120)
+            except subprocess.TimeoutExpired:  # py-spy hung (seen on PostgreSQL): no profile
+                process.kill()
+                process.wait()
         idle = 0  # samples waiting in the eventlet hub's poll: the process had nothing to do
         own: Counter[str] = Counter()
         total: Counter[str] = Counter()

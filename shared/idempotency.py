@@ -11,6 +11,9 @@ takes it). That method, decorated with :func:`idempotent`, then runs at most onc
   answer if it is already stored;
 - after the work returns, its answer is stored on the row (a commit allowed past the
   deadline: it records work already committed in time, so a retry after a 503 finds it);
+  a method marked ``one_commit`` leaves its writes uncommitted instead, and the key's
+  lookup, the work, the key row and its answer go in one transaction with one commit (the
+  row is inserted with its answer: no second transaction, no UPDATE);
 - a later call with the same key and the same arguments returns the stored answer without
   running anything; other arguments → 422; a row without an answer → 409 (in progress, or,
   after ``2 × RPC_TIMEOUT``, a request that never finished: use a new key);
@@ -112,6 +115,7 @@ class _Claim:
     def __init__(self, model: type[Any], values: dict[str, Any]) -> None:
         self.model = model
         self.values = values
+        self.answer: str | None = None  # known before the commit: stored with the row
         self.inserted = False  # in the open transaction
         self.committed = False
         self.lost = False  # a concurrent request with the same key committed first
@@ -132,7 +136,7 @@ class _Claim:
         if self.inserted or self.committed or session.in_nested_transaction():
             return
         session.flush()  # the work's own rows first: their errors stay theirs
-        session.add(self.model(**self.values, answer=None))
+        session.add(self.model(**self.values, answer=self.answer))
         try:
             session.flush()
         except IntegrityError:
@@ -156,8 +160,9 @@ class _Keyed:
         self.signed_in = signed_in
 
     def run(self, db: Session, request: Request, now: datetime, method: str,
-            arguments: dict[str, Any], work: Callable[[], T]) -> Any:
-        """``work()`` once for this key (see the module's docstring); its answer wrapped."""
+            arguments: dict[str, Any], work: Callable[[], T], one_commit: bool = False) -> Any:
+        """``work()`` once for this key (see the module's docstring); its answer wrapped.
+        ``one_commit``: the work leaves its writes to commit with the key row and answer."""
         p = self.provider
         canonical = json.dumps({"method": method, "arguments": arguments}, sort_keys=True,
                                separators=(",", ":"), ensure_ascii=False, default=str).encode()
@@ -168,13 +173,19 @@ class _Keyed:
         cipher = Fernet(base64.urlsafe_b64encode(secret))
         values = {"scope": scope, "method": method, "key": self.key,
                   "fingerprint": fingerprint, "created_at": now}
-        found, earlier = self._earlier(db, values, cipher, now)
+        found, earlier = self._earlier(db, values, cipher, now, keep_open=one_commit)
         if found:
             return wrap(earlier, True)
         claim = _Claim(p.model, values)
         claim.attach(db)
+        stored = False
         try:
             result = work()
+            answer = cipher.encrypt(dumps(result).encode()).decode()
+            if one_commit:
+                stored = not claim.committed  # else an earlier commit of the work took the key
+                claim.answer = answer
+                db.commit()  # the work's writes and the key row with its answer, in time
         except BaseException:
             claim.detach(db)
             self._release(db, claim)
@@ -184,18 +195,22 @@ class _Keyed:
                     return wrap(earlier, True)
             raise
         claim.detach(db)
-        self._store(db, claim, cipher.encrypt(dumps(result).encode()).decode())
+        if not (one_commit and stored):
+            self._store(db, claim, answer)
         self._purge(db, now)
         return wrap(result, False)
 
     def _row(self, db: Session, values: dict[str, Any]) -> Any:
         return db.get(self.provider.model, (values["scope"], values["method"], values["key"]))
 
-    def _earlier(self, db: Session, values: dict[str, Any], cipher: Fernet, now: datetime
-                 ) -> tuple[bool, Any]:
+    def _earlier(self, db: Session, values: dict[str, Any], cipher: Fernet, now: datetime,
+                 keep_open: bool = False) -> tuple[bool, Any]:
         """(True, answer) for a stored answer of this request; (False, None) for a free key;
-        422 for the key used with other arguments, 409 while (or if) it never finished."""
+        422 for the key used with other arguments, 409 while (or if) it never finished.
+        The read's transaction ends, unless ``keep_open`` and the key is free (the work goes
+        on in it: one transaction, one connection checkout)."""
         p = self.provider
+        free = False
         try:
             row = self._row(db, values)
             if row is not None and row.created_at <= now - p.ttl:
@@ -203,6 +218,7 @@ class _Keyed:
                 db.commit()
                 row = None
             if row is None:
+                free = True
                 return False, None
             if not hmac.compare_digest(row.fingerprint, values["fingerprint"]):
                 raise ValidationFailed(DIFFERENT, {HEADER: "used with a different request"})
@@ -216,7 +232,8 @@ class _Keyed:
                 raise Conflict(UNFINISHED, {HEADER: "answer unreadable: use a new key"}) \
                     from None
         finally:
-            db.rollback()  # end the read: no lock is held while the work calls others
+            if not (free and keep_open):
+                db.rollback()  # end the read: no lock is held while the work calls others
 
     def _release(self, db: Session, claim: _Claim) -> None:
         """After a failed work: roll back and free the key its earlier commit may have taken."""
@@ -291,10 +308,15 @@ class Idempotency(DependencyProvider):
         return _Keyed(self, key, bool(data.get("authorization")))
 
 
-def idempotent(fn: Callable[..., T] | None = None, *, ignore: tuple[str, ...] = ()) -> Any:
+def idempotent(fn: Callable[..., T] | None = None, *, ignore: tuple[str, ...] = (),
+               one_commit: bool = False) -> Any:
     """Run an RPC method once per ``Idempotency-Key`` (see the module's docstring). The
     service needs ``idempotency = Idempotency(Model)``, ``db``, ``clock`` and ``request``.
-    ``ignore``: arguments left out of the fingerprint (a captcha, new on every try)."""
+    ``ignore``: arguments left out of the fingerprint (a captcha, new on every try).
+    ``one_commit``: the method leaves its last writes uncommitted and the wrapper commits
+    them (with the key row and its answer when a key came); it is called inside the key
+    lookup's transaction, so it must end it (``db.rollback()``) before calling another
+    service, as it would its own."""
 
     def decorate(method: Callable[..., T]) -> Callable[..., Any]:
         signature = inspect.signature(method)
@@ -303,13 +325,16 @@ def idempotent(fn: Callable[..., T] | None = None, *, ignore: tuple[str, ...] = 
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             keyed: _Keyed = self.idempotency
             if keyed.key is None:
-                return method(self, *args, **kwargs)
+                result = method(self, *args, **kwargs)
+                if one_commit:
+                    self.db.commit()
+                return result
             bound = signature.bind(self, *args, **kwargs)
             bound.apply_defaults()
             arguments = {name: value for name, value in list(bound.arguments.items())[1:]
                          if name not in ignore}
             return keyed.run(self.db, self.request, self.clock.now(), method.__name__,
-                             arguments, lambda: method(self, *args, **kwargs))
+                             arguments, lambda: method(self, *args, **kwargs), one_commit)
 
         wrapper.__signature__ = signature  # type: ignore[attr-defined]  # nameko checks calls
         wrapper.idempotent = True  # type: ignore[attr-defined]

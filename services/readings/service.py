@@ -53,16 +53,21 @@ class ReadingsService(GrantsMixin, ServiceBase):
     def readings(self) -> Readings:
         return Readings(self.work())
 
-    def _allowed(self, account_id: Any, need: str) -> int:
+    def _allowed(self, account_id: Any, need: str, learn_meters: bool = True) -> int:
         """Accounts' ownership rule, decided on readings' copy of the grants
         (shared/grants.py). An account whose meters never came by event (a CSV-loaded
-        registry) gets them now, from accounts."""
+        registry) gets them now, from accounts (unless ``learn_meters`` is False: the caller
+        does it when a meter is not found)."""
         self.request.principal()
         account_id = require_int(account_id)
         self.allowed(account_id, need)
+        if learn_meters:
+            self._learn_meters(account_id)
+        return account_id
+
+    def _learn_meters(self, account_id: int) -> None:
         self._know_account(account_id,
                            lambda: self.accounts.account_meters(account_id=account_id))
-        return account_id
 
     def _know_account(self, account_id: int,
                       meters: Callable[[], list[dict[str, Any]]]) -> None:
@@ -114,9 +119,18 @@ class ReadingsService(GrantsMixin, ServiceBase):
                photo_id: Any = None) -> dict[str, Any]:
         """ПЕРЕДАЧА ПОКАЗАНИЙ: one value per zone of one meter, for this period (with the
         ``photo_id`` of read_photo when the values came from a photo)."""
-        account_id = self._allowed(account_id, "full")
-        return self.readings.submit(self.request.principal().user_id, account_id, meter_serial,
-                                    values, confirm, photo_id)
+        account_id = self._allowed(account_id, "full", learn_meters=False)
+        user_id = self.request.principal().user_id
+        # The meters of an account none came for by event (a CSV-loaded registry) are asked
+        # of accounts only when the meter is not found: not a query on every call.
+        try:
+            return self.readings.submit(user_id, account_id, meter_serial, values, confirm,
+                                        photo_id)
+        except NotFound:
+            if self.readings.knows_account(account_id):
+                raise
+        self._learn_meters(account_id)
+        return self.readings.submit(user_id, account_id, meter_serial, values, confirm, photo_id)
 
     @rpc
     @idempotent(ignore=("captcha_id", "captcha_answer"), one_commit=True)

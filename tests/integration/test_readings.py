@@ -323,6 +323,9 @@ def test_an_account_loaded_from_the_registry_csv_takes_readings(sys, in_window):
     meters = sys.client.get(f"{API}/accounts/{account_id}/meters", headers=bearer(tokens)).json
     assert [m["serial"] for m in meters] == ["1000911502333"]
     assert submit(sys, tokens, account_id, [3200]).status_code == 201
+    # A submission with no meters asked before: readings asks accounts then.
+    other = link(sys, tokens, "230100245871", proof="2155", branch="krasnodar").json["id"]
+    assert submit(sys, tokens, other, [1200, 800], serial="011354098002155").status_code == 201
 
 
 def registry_from_csv(sys, tmp_path, serial: str) -> str:

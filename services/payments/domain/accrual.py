@@ -17,6 +17,7 @@ from sqlalchemy import select
 from services.payments.domain import calendar, tariffs
 from services.payments.domain.ledger import ensure_account, post_charge
 from services.payments.models import Charge, LedgerAccount, MeterReading
+from shared.db import dialect_insert
 from shared.errors import NotFound
 from shared.work import Work
 
@@ -27,17 +28,14 @@ def reading_submitted(work: Work, payload: dict[str, Any]) -> None:
     """Keep the latest reading of the meter for its period."""
     db = work.db
     account = ensure_account(db, payload["number"], payload["branch"], payload["account_id"])
-    row = db.scalar(select(MeterReading).where(
-        MeterReading.ledger_id == account.id, MeterReading.serial == payload["meter_serial"],
-        MeterReading.period == payload["period"]))
-    if row is None:
-        row = MeterReading(ledger_id=account.id, serial=payload["meter_serial"],
-                           period=payload["period"])
-        db.add(row)
-    if row.submitted_at is None or payload["submitted_at"] >= row.submitted_at:
-        row.values = list(payload["values"])
-        row.rolled_over = payload["rolled_over"]
-        row.submitted_at = payload["submitted_at"]
+    latest = {"values": list(payload["values"]), "rolled_over": payload["rolled_over"],
+              "submitted_at": payload["submitted_at"]}
+    insert = dialect_insert(db, MeterReading).values(
+        ledger_id=account.id, serial=payload["meter_serial"], period=payload["period"], **latest)
+    # One statement (no read first): an older reading arriving late changes nothing.
+    db.execute(insert.on_conflict_do_update(
+        index_elements=["ledger_id", "serial", "period"], set_=latest,
+        where=MeterReading.__table__.c.submitted_at <= insert.excluded.submitted_at))
 
 
 def previous_period(day: date) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import phonenumbers
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,8 +55,12 @@ def eventually(probe: Callable[[], Any], timeout: float = 30, what: str = "a con
 
 
 def new_phone() -> str:
-    """A Russian mobile number nobody else in this run has."""
-    return "+79" + "".join(random.choice("0123456789") for _ in range(9))
+    """A Russian mobile number nobody else in this run has (one phonenumbers calls valid:
+    not every +79… range is allocated, and registration refuses the rest)."""
+    while True:
+        phone = "+79" + "".join(random.choice("0123456789") for _ in range(9))
+        if phonenumbers.is_valid_number(phonenumbers.parse(phone)):
+            return phone
 
 
 @dataclass

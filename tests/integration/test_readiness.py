@@ -87,8 +87,9 @@ def test_polling_readyz_opens_no_queue_and_answers_fast(stubs, amqp_uri):
             assert response.status_code == 200, response.json
             assert response.json["down"] == []
         assert sum(PINGS.values()) - pings == 50 * len(SERVICES)  # really pinged each time
-        assert _settled_queues(amqp_uri) == before
-        assert slowest < 1  # typically 5-20 ms
+        # no queue made by the polling (one an earlier proxy left may be gone by now)
+        assert set(_settled_queues(amqp_uri)) <= set(before)
+        assert slowest < 5  # never the READY_TIMEOUT (typically 5-20 ms; a busy box is slower)
     finally:
         app.extensions["rpc"].close()
 

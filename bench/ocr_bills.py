@@ -133,8 +133,13 @@ def report(cases: list[dict], results: list[dict], verbose: bool) -> dict:
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     wrong = []
+    doubts: dict[str, int] = defaultdict(int)   # the rules that left values to `check`
     for case in cases:
         got = by_file[case["file"]]
+        for m in got["res"]["meters"]:
+            for v, why in zip(m["values"], m.get("doubts", [])):
+                if v["state"] == "check":
+                    doubts[f"{case['category']}: {'+'.join(why)}"] += 1
         g = grade_photo(got["res"], case)
         all_sure = all(o == "sure" for items in g.values() for o, _, _ in items)
         for key in (("category", case["category"]), ("degradation", case["degradation"])):
@@ -171,6 +176,8 @@ def report(cases: list[dict], results: list[dict], verbose: bool) -> dict:
         print(f"  {kind:8} {n:5}: exact {_pct(t['exact'], n)}, sure&right {_pct(t['sure'], n)}, "
               f"check {_pct(t['check'], n)}, not found {_pct(t['not_found'], n)}, "
               f"wrong-but-sure {t['wrong_sure']} ({_pct(t['wrong_sure'], sure_total)} of sure)")
+    print("values left to check, by the rules that fired: "
+          + ", ".join(f"{k} {n}" for k, n in sorted(doubts.items(), key=lambda kv: -kv[1])))
     for item in wrong:
         print(f"  {item[2]:10} {item[0]} {item[1]}: want {item[3]} got {item[4]}")
     return totals

@@ -116,3 +116,32 @@ def test_the_accounts_own_number_anywhere_above_the_table_is_sure():
     graded = grade(read(account="40702810"), known_for(PRINTED))
     assert graded["account_number"]["value"] == PRINTED["account_number"]
     assert graded["account_number"]["state"] == "sure"
+
+
+def test_each_value_not_sure_says_which_rule_kept_it_so():
+    graded = grade(read("97458", agree=False), known_for(PRINTED, previous=[7220]))
+    assert graded["meters"][0]["doubts"] == [["second_read", "implausible"]]
+    low = read()
+    low["meters"][0]["readings"]["1"]["confidence"] = 0.8
+    assert grade(low, known_for(PRINTED))["meters"][0]["doubts"] == [["confidence"]]
+    assert grade(read(), known_for(PRINTED))["meters"][0]["doubts"] == [[]]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_boxes_turn_with_the_page_without_a_second_detection(k):
+    import numpy as np
+    from rapidocr.ch_ppocr_det import TextDetector
+
+    from services.readings.ocr.engine import Detection, RapidOcrEngine
+
+    eng = object.__new__(RapidOcrEngine)   # no models: only the boxes' geometry is tested
+    eng._det = TextDetector   # type: ignore[assignment]   # sorted_boxes is a static method
+    image = np.zeros((60, 100, 3), np.uint8)
+    image[10:20, 30:70] = 255   # one "line", boxed exactly
+    box = ((30.0, 10.0), (69.0, 10.0), (69.0, 19.0), (30.0, 19.0))
+    turned = eng.turned(Detection(image, [box]), k)
+    assert turned.image.shape[:2] == np.rot90(image, k).shape[:2]
+    (q,) = turned.boxes
+    xs, ys = [p[0] for p in q], [p[1] for p in q]
+    assert (q[0][0], q[0][1]) == (min(xs), min(ys)) and (q[2][0], q[2][1]) == (max(xs), max(ys))
+    assert turned.image[int(min(ys)):int(max(ys)) + 1, int(min(xs)):int(max(xs)) + 1].min() == 255

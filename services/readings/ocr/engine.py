@@ -196,6 +196,27 @@ class RapidOcrEngine:
             out[k] = Word(rec.txts[k], float(rec.scores[k]), detection.boxes[indices[k]], chars[n])
         return out
 
+    def turned(self, detection: Detection, k: int) -> Detection:
+        """The detection of the page turned by ``k`` quarter turns counter-clockwise
+        (``np.rot90``), without detecting again: the image turned and the boxes moved with it
+        (the detector finds a line's box whichever way the line runs)."""
+        h, w = detection.image.shape[:2]
+        k %= 4
+
+        def move(p: Point) -> Point:
+            x, y = p
+            if k == 1:
+                return (y, w - 1 - x)
+            if k == 2:
+                return (w - 1 - x, h - 1 - y)
+            return (h - 1 - y, x) if k == 3 else (x, y)
+
+        # the corner that ends up top left is the one k places on (tl, tr, br, bl)
+        boxes = [tuple(move(q[(i + k) % 4]) for i in range(4)) for q in detection.boxes]
+        image = np.ascontiguousarray(np.rot90(detection.image, k))
+        order: Any = self._det.sorted_boxes(np.array(boxes, np.float32)) if boxes else []
+        return Detection(image, [_quad(b) for b in order])
+
     def page_turn(self, detection: Detection) -> int:
         """Quarter turns counter-clockwise (``np.rot90``'s k) that make the page upright.
 

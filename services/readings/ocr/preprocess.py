@@ -188,7 +188,7 @@ def flatten_light(rgb: np.ndarray) -> np.ndarray:
     bg = cv2.dilate(gray, np.ones((7, 7), np.uint8))   # remove text before estimating paper
     bg = cv2.GaussianBlur(bg, (k, k), 0).astype(np.float32) + 1.0
     out = f / bg[..., None] * 235.0
-    lo = np.percentile(out, 1.0)
+    lo = np.percentile(out[::2, ::2], 1.0)   # a quarter of the pixels: the same level, 4× faster
     out = (out - lo) * (255.0 / max(1.0, 250.0 - lo))
     return np.clip(out, 0, 255).astype(np.uint8)
 

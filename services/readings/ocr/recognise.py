@@ -109,6 +109,28 @@ def _plausible(value: str, zone: int, meter: KnownMeter) -> bool:
     return cur - prev <= MAX_USE_PER_ZONE
 
 
+def _doubts(raw: dict | None, agree: bool, zone: int, meter: KnownMeter | None, fits: bool) -> list[str]:
+    """Why a value read is not ``sure`` (empty: it is): the rules that fired, for the log and
+    the benchmark. ``meter`` no meter of the account identified, ``zones`` its zone count
+    differs, ``second_read`` the second read differs, ``confidence`` a digit below
+    SURE_CONFIDENCE, ``implausible`` too many digits or an implausible step from the previous
+    reading."""
+    if raw is None:
+        return ["not_found"]
+    why = []
+    if meter is None:
+        why.append("meter")
+    elif not fits:
+        why.append("zones")
+    if not agree:
+        why.append("second_read")
+    if float(raw["confidence"]) < SURE_CONFIDENCE:
+        why.append("confidence")
+    if meter is not None and not _plausible(raw["value"], zone, meter):
+        why.append("implausible")
+    return why
+
+
 def grade(found: dict, known: KnownAccount) -> dict[str, Any]:
     """Fields read (``read_words``' result) → Fields with states, checked against ``known``.
 
@@ -128,15 +150,16 @@ def grade(found: dict, known: KnownAccount) -> dict[str, Any]:
         zones = row["zones"] or 0
         fits = meter is not None and zones == meter.zones
         values: list[Field] = []
+        doubts: list[list[str]] = []
         for k in range(max(zones, meter.zones if meter else 0)):
             raw = row["readings"].get(str(k + 1))
-            ok = (fits and raw is not None and row.get("agree", {}).get(str(k + 1), False)
-                  and meter is not None and _plausible(raw["value"], k, meter))
-            values.append(_graded(raw, ok))
+            why = _doubts(raw, row.get("agree", {}).get(str(k + 1), False), k, meter, fits)
+            values.append(_graded(raw, not why))
+            doubts.append(why)
         # read exactly as one of the account's serials: that is no accident, however unsure
         serial = _graded(row["serial"], exact, least=0.0)
         meters.append({"serial": serial, "known_serial": meter.serial if meter else None,
-                       "values": values})
+                       "values": values, "doubts": doubts})
     return {"account_number": account, "meters": meters}
 
 
@@ -144,9 +167,10 @@ def recognise(photo: bytes, known: KnownAccount) -> dict[str, Any]:
     """Read a bill photo and grade every field against ``known``.
 
     Returns ``{"account_number": Field, "meters": [{"serial": Field, "known_serial": str |
-    None, "values": [Field per zone]}], "image": {...}, "timing": {...}}``: one entry per meter
-    row found on the photo, top to bottom; ``known_serial`` is the account's meter the row was
-    matched to. Raises ``PhotoRejected`` for unusable uploads.
+    None, "values": [Field per zone], "doubts": [[rule, ...] per zone]}], "image": {...},
+    "timing": {...}}``: one entry per meter row found on the photo, top to bottom;
+    ``known_serial`` is the account's meter the row was matched to; ``doubts`` the rules that
+    kept each value from ``sure`` (diagnostics, not for the customer). Raises ``PhotoRejected`` for unusable uploads.
     """
     found = read_bill(photo)
     return {**grade(found, known), "image": {**found["image"], "turned": found.get("turned", 0)},

@@ -232,7 +232,10 @@ def test_login_email_change_by_the_link_to_the_new_address(signed_in: Page, stac
     saved(page, f"Письмо отправлено на {email}")
     expect(page.get_by_test_id("login-email")).to_contain_text("не указан")  # not yet
 
-    # The link from the letter, opened in the browser: the page's button confirms it.
+    # The link from the letter, opened in the browser: the page's button confirms it. The page's
+    # own requests finish first: one still running (the avatar) may renew the token and write the
+    # session cookie back over the confirmation's message.
+    page.wait_for_load_state("networkidle")
     page.goto(stack.mail_link(email, "/profile/login-email/confirm"))
     saved(page, "Адрес для входа изменён")
     expect(page.get_by_test_id("login-email")).to_contain_text(email)

@@ -37,13 +37,7 @@ def page(work: Work, user_id: str, accounts: list[LedgerAccount], date_from: dat
         query = query.where(Payment.created_at < datetime.combine(
             date_to + timedelta(days=1), time(0), tzinfo=timezone.utc))
     if after is not None:  # the rows after the last one given, in the same order
-        try:
-            moment = datetime.fromisoformat(after[0])
-        except ValueError:
-            raise ValidationFailed("Неверный курсор страницы", {"cursor": "Неверный курсор"}
-                                   ) from None
-        if moment.tzinfo is None:
-            raise ValidationFailed("Неверный курсор страницы", {"cursor": "Неверный курсор"})
+        moment = paging.moment(after[0])
         query = query.where(or_(Payment.created_at < moment, and_(
             Payment.created_at == moment, PaymentItem.id > after[1])))
     rows = list(work.db.execute(query.order_by(Payment.created_at.desc(), PaymentItem.id)
